@@ -1,0 +1,26 @@
+'use strict';
+// The public API in the primary and in the worker, and worker.process.
+const { describe, it } = require('node:test');
+const assert = require('node:assert');
+const { agree, events } = require('./helpers/oracle');
+
+describe('API surface', { concurrency: 3 }, () => {
+  it('primary and worker flags, constants, methods (api_surface.js)', async (t) => {
+    const oracle = await agree(t, 'api_surface.js');
+    const [p] = events(oracle, 'P', 'primary');
+    assert.deepStrictEqual([p.isPrimary, p.isMaster, p.isWorker, p.worker], [true, true, false, '<undefined>']);
+    const [w] = events(oracle, 'W1', 'worker');
+    assert.deepStrictEqual([w.isPrimary, w.isMaster, w.isWorker, w.id], [false, false, true, 1]);
+  });
+
+  for (const mode of ['kill', 'exit3']) {
+    it(`worker.process is a ChildProcess: ${mode} (worker_process.js)`, async (t) => {
+      const oracle = await agree(t, 'worker_process.js', { args: [mode] });
+      const [p] = events(oracle, 'P', 'process');
+      assert.strictEqual(p.isChildProcess, true);
+      assert.deepStrictEqual(events(oracle, 'W1', 'ids')[0], { ev: 'ids', pidMatches: true, parentIsPrimary: true });
+      const [close] = events(oracle, 'P', 'P.close');
+      assert.deepStrictEqual(close.args, mode === 'kill' ? [null, 'SIGTERM'] : [3, null]);
+    });
+  }
+});

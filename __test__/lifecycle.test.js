@@ -1,0 +1,73 @@
+'use strict';
+// Worker lifecycle: events and their order, states, exitedAfterDisconnect,
+// cluster.workers membership, return values, for every way a worker can
+// end (PROTOCOL.md 5.1-5.6); workers that cannot start; cluster.disconnect().
+const { describe, it } = require('node:test');
+const assert = require('node:assert');
+const { agree, events } = require('./helpers/oracle');
+
+// How each case ends, as PROTOCOL.md 5.2/5.4 describes Node 20.
+const ENDINGS = {
+  primary_disconnect: { code: 0, signal: null, ead: true },
+  primary_kill: { code: null, signal: 'SIGTERM', ead: false },
+  primary_kill_sigkill: { code: null, signal: 'SIGKILL', ead: false },
+  primary_destroy: { code: null, signal: 'SIGTERM', ead: false },
+  process_kill: { code: null, signal: 'SIGTERM', ead: false },
+  disconnect_then_kill: { code: null, signal: 'SIGTERM', ead: true },
+  sigterm_handler: { code: 0, signal: null, ead: false },
+  kill_before_online: { code: null, signal: 'SIGTERM', ead: false, noOnline: true },
+  worker_disconnect: { code: 0, signal: null, ead: true },
+  worker_kill: { code: 0, signal: null, ead: true },
+  worker_destroy: { code: 0, signal: null, ead: true },
+  worker_process_disconnect: { code: 0, signal: null, ead: false },
+  worker_exit7: { code: 7, signal: null, ead: false },
+  worker_throw: { code: 1, signal: null, ead: false },
+};
+
+describe('worker lifecycle (lifecycle.js)', { concurrency: 4 }, () => {
+  for (const [mode, end] of Object.entries(ENDINGS)) {
+    it(mode, async (t) => {
+      const oracle = await agree(t, 'lifecycle.js', { args: [mode] });
+      // The scenario really exercised what it claims.
+      const names = events(oracle, 'P').map((o) => o.ev);
+      const [exit] = events(oracle, 'P', 'C.exit');
+      assert.deepStrictEqual([exit.code, exit.signal, exit.ead], [end.code, end.signal, end.ead]);
+      assert.ok(names.indexOf('W.disconnect') < names.indexOf('W.exit'), "'disconnect' before 'exit' (5.3)");
+      assert.strictEqual(names.includes('C.online'), !end.noOnline);
+    });
+  }
+});
+
+describe('workers that cannot run (bad_exec.js)', { concurrency: 3 }, () => {
+  for (const mode of ['missing_script', 'syntax_error']) {
+    it(`${mode}: online, then disconnect and exit code 1`, async (t) => {
+      const oracle = await agree(t, 'bad_exec.js', { args: [mode] });
+      const names = events(oracle, 'P').map((o) => o.ev);
+      assert.ok(names.includes('C.online'), 'online is sent before the main module loads');
+      assert.strictEqual(events(oracle, 'P', 'C.exit')[0].code, 1);
+    });
+  }
+  it('missing_cwd: spawn fails, worker and ChildProcess emit error', async (t) => {
+    const oracle = await agree(t, 'bad_exec.js', { args: ['missing_cwd'] });
+    assert.strictEqual(events(oracle, 'P', 'W.error')[0].err.code, 'ENOENT');
+  });
+});
+
+describe('cluster.disconnect() (cluster_disconnect.js)', { concurrency: 3 }, () => {
+  it('with no workers: callback asynchronously, before setImmediate', async (t) => {
+    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['none'] });
+    assert.deepStrictEqual(events(oracle, 'P').map((o) => o.ev).slice(2, 4),
+      ['callback', 'setImmediate queued before']);
+  });
+  it('with one worker: callback after its disconnect, before its exit', async (t) => {
+    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['one'] });
+    assert.deepStrictEqual(events(oracle, 'P').map((o) => o.ev),
+      ['W.online', 'disconnect() returned', 'W.disconnect', 'C.disconnect', 'callback', 'W.exit', 'C.exit', 'primary exit']);
+  });
+  it('with two workers: all removed at once, callback before the first exit', async (t) => {
+    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['two'] });
+    const [cb] = events(oracle, 'P', 'callback');
+    assert.deepStrictEqual([cb.calls, cb.exitEventsBefore, cb.workers], [1, 0, []]);
+    assert.strictEqual(events(oracle, 'P:w1', 'C.exit').length + events(oracle, 'P:w2', 'C.exit').length, 2);
+  });
+});

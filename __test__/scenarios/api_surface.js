@@ -1,0 +1,56 @@
+'use strict';
+// The public API as seen from the primary and from a worker: flags,
+// constants, types of methods, the Worker class, and what is absent where.
+const EventEmitter = require('node:events');
+const { cluster, obs, safety } = require('../helpers/observe');
+
+safety();
+
+const types = (obj, names) => Object.fromEntries(names.map((n) => [n, typeof obj[n]]));
+const WORKER_METHODS = ['send', 'kill', 'destroy', 'disconnect', 'isConnected', 'isDead', 'on', 'once', 'emit'];
+
+if (cluster.isPrimary) {
+  obs('primary', {
+    isPrimary: cluster.isPrimary, isMaster: cluster.isMaster, isWorker: cluster.isWorker,
+    worker: cluster.worker,
+    SCHED_NONE: cluster.SCHED_NONE, SCHED_RR: cluster.SCHED_RR, schedulingPolicy: cluster.schedulingPolicy,
+    settings: cluster.settings, workers: cluster.workers,
+    isEventEmitter: cluster instanceof EventEmitter,
+    types: types(cluster, ['fork', 'setupPrimary', 'setupMaster', 'disconnect', 'Worker', 'on', 'once', 'emit']),
+  });
+  const w = cluster.fork();
+  obs('forked worker', {
+    id: w.id, state: w.state, ead: w.exitedAfterDisconnect,
+    isWorkerClass: w instanceof cluster.Worker, isEventEmitter: w instanceof EventEmitter,
+    types: types(w, WORKER_METHODS),
+    workers: Object.keys(cluster.workers), sameObject: cluster.workers[1] === w,
+    workerStillUndefined: cluster.worker,
+  });
+  w.on('message', (msg) => {
+    obs('message', { msg });
+    w.disconnect();
+  });
+  w.on('exit', (code, signal) => obs('exit', { code, signal, workers: Object.keys(cluster.workers) }));
+} else {
+  const me = cluster.worker;
+  obs('worker', {
+    isPrimary: cluster.isPrimary, isMaster: cluster.isMaster, isWorker: cluster.isWorker,
+    isEventEmitter: cluster instanceof EventEmitter,
+    // Primary-only members are absent in a worker.
+    absent: types(cluster, ['fork', 'setupPrimary', 'setupMaster', 'disconnect', 'workers', 'settings',
+      'SCHED_NONE', 'SCHED_RR', 'schedulingPolicy']),
+    WorkerType: typeof cluster.Worker,
+    id: me.id, state: me.state, ead: me.exitedAfterDisconnect,
+    isWorkerClass: me instanceof cluster.Worker, isEventEmitter: me instanceof EventEmitter,
+    processIsGlobal: me.process === process,
+    types: types(me, WORKER_METHODS),
+    isConnected: me.isConnected(), isDead: me.isDead(), connected: process.connected,
+    // Bootstrap removes the cluster variables from process.env.
+    env: {
+      NODE_UNIQUE_ID: 'NODE_UNIQUE_ID' in process.env,
+      NODE_CHANNEL_FD: 'NODE_CHANNEL_FD' in process.env,
+      NODE_CHANNEL_SERIALIZATION_MODE: 'NODE_CHANNEL_SERIALIZATION_MODE' in process.env,
+    },
+  });
+  me.send('hello from worker');
+}

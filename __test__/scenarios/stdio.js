@@ -1,0 +1,75 @@
+'use strict';
+// Worker stdio: inherited by default, pipes with silent:true (read through
+// worker.process.stdout/stderr), and explicit stdio arrays with an extra
+// pipe next to the IPC channel (ipc at fd 3 or at fd 4).
+// Cases (argv[2]): default, silent, extra_pipe_fd4, ipc_fd4
+const fs = require('node:fs');
+const { once } = require('node:events');
+const { cluster, obs, safety } = require('../helpers/observe');
+
+const mode = process.argv[2];
+safety();
+
+const STDIO = {
+  extra_pipe_fd4: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'],
+  ipc_fd4: ['pipe', 'inherit', 'inherit', 'pipe', 'ipc'],
+};
+const EXTRA_FD = { extra_pipe_fd4: 4, ipc_fd4: 3 };
+
+function collect(stream) {
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d) => { text += d; });
+  return once(stream, 'end').then(() => text);
+}
+
+if (cluster.isPrimary) {
+  if (mode === 'silent') cluster.setupPrimary({ silent: true });
+  if (STDIO[mode]) cluster.setupPrimary({ stdio: STDIO[mode] });
+  const w = cluster.fork();
+  const proc = w.process;
+  obs('stdio', {
+    length: proc.stdio.length,
+    entries: proc.stdio.map((s) => (s === null ? null : { readable: s.readable, writable: s.writable })),
+    stdin: proc.stdin === null ? null : proc.stdin === proc.stdio[0],
+    stdout: proc.stdout === null ? null : proc.stdout === proc.stdio[1],
+    stderr: proc.stderr === null ? null : proc.stderr === proc.stdio[2],
+  });
+  const texts = {};
+  const reads = [];
+  if (mode === 'silent') {
+    reads.push(collect(proc.stdout).then((t) => { texts.stdout = t; }));
+    reads.push(collect(proc.stderr).then((t) => { texts.stderr = t; }));
+  }
+  if (EXTRA_FD[mode]) {
+    const fd = EXTRA_FD[mode];
+    reads.push(collect(proc.stdio[fd]).then((t) => { texts[`fd${fd}`] = t; }));
+  }
+  if (mode === 'ipc_fd4') proc.stdin.end('line for stdin\n');
+
+  w.on('message', (msg) => {
+    obs('message', { msg });
+    w.disconnect();
+  });
+  Promise.all([once(w, 'exit'), ...reads]).then(([[code, signal]]) => {
+    obs('done', { code, signal, texts });
+  });
+} else {
+  const environ = fs.readFileSync('/proc/self/environ', 'utf8').split('\0');
+  const channelFd = environ.filter((e) => e.startsWith('NODE_CHANNEL_FD=')).map((e) => e.slice(16));
+  // In silent mode these lines go to the primary, which reports them.
+  obs('worker', { channelFd, processChannelFd: process.channel && process.channel.fd });
+  if (mode === 'silent') {
+    console.log('plain line on stdout');
+    console.error('plain line on stderr');
+  }
+  if (EXTRA_FD[mode]) fs.writeSync(EXTRA_FD[mode], `written to fd ${EXTRA_FD[mode]}\n`);
+  if (mode === 'ipc_fd4') {
+    collect(process.stdin).then((text) => {
+      obs('stdin', { text });
+      process.send('done');
+    });
+  } else {
+    process.send('done');
+  }
+}

@@ -1,0 +1,377 @@
+//! The engine's public face (`Cluster`) and its thread.
+//!
+//! `Cluster` is used from the host's (JS) thread. Sends go straight to the worker's channel from
+//! the calling thread (no thread hop); everything stateful (spawning, the worker table, server
+//! sharing, reading channels, watching exits) runs on one engine thread with a single-threaded
+//! tokio runtime. Events go back through a queue and a wake-up callback, so one wake-up can carry
+//! many events.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::event::Event;
+use super::worker;
+use crate::error::EngineError;
+use crate::ipc::channel::{Channel, Payload, SendFailure, SendStatus};
+use crate::ipc::frame::Mode;
+use crate::ipc::message::{handle_envelope, json_frame, Obj};
+use crate::ipc::{advanced, fdpass};
+use crate::process::spawn::{self, SpawnRequest, Stdio};
+use crate::scheduler::{Link, Policy, Scheduler, SchedulerRef};
+
+/// What `spawn` hands back: the pid and the primary's ends of the stdio pipes (by index; the
+/// caller owns these descriptors).
+#[derive(Debug)]
+pub struct SpawnResult {
+    pub pid: i32,
+    pub stdio: Vec<Option<RawFd>>,
+}
+
+/// The result of a user send, for `send()`'s return value and callback timing.
+pub type SendOutcome = SendStatus;
+
+enum Command {
+    Spawn {
+        id: u32,
+        req: SpawnRequest,
+        mode: Mode,
+        reply: std::sync::mpsc::Sender<Result<SpawnResult, EngineError>>,
+    },
+    Detach {
+        id: u32,
+    },
+    SetPolicy(Policy),
+    SetMaxFrame(usize),
+}
+
+pub(crate) struct ChannelEntry {
+    pub channel: Arc<Channel>,
+    pub mode: Mode,
+}
+
+pub(crate) struct Shared {
+    cmd: mpsc::UnboundedSender<Command>,
+    pub(crate) channels: Mutex<HashMap<u32, ChannelEntry>>,
+    events: Mutex<Vec<Event>>,
+    scheduled: AtomicBool,
+    wake: Box<dyn Fn() + Send + Sync>,
+    /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
+    seq: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn push(&self, ev: Event) {
+        self.push_all(std::iter::once(ev));
+    }
+
+    pub(crate) fn push_all(&self, evs: impl IntoIterator<Item = Event>) {
+        let mut q = lock(&self.events);
+        let before = q.len();
+        q.extend(evs);
+        let added = q.len() > before;
+        drop(q);
+        if added && !self.scheduled.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+    }
+
+    fn entry(&self, id: u32) -> Option<(Arc<Channel>, Mode)> {
+        lock(&self.channels)
+            .get(&id)
+            .map(|e| (e.channel.clone(), e.mode))
+    }
+
+    /// Sends a NODE_CLUSTER message from any thread; None when the channel is closed.
+    pub(crate) fn send_cluster(
+        &self,
+        id: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+    ) -> Option<u64> {
+        let (ch, mode) = self.entry(id)?;
+        if ch.is_closed() {
+            return None;
+        }
+        let seq = self.seq.fetch_add(1, Ordering::AcqRel);
+        let mut v = msg.with("seq", seq).into_value();
+        if let Some(kind) = envelope {
+            v = handle_envelope(kind, v);
+        }
+        let bytes = encode(mode, &v);
+        ch.send(Payload::Vec(bytes), fd, None).ok().map(|_| seq)
+    }
+}
+
+pub(crate) fn encode(mode: Mode, v: &Value) -> Vec<u8> {
+    match mode {
+        Mode::Json => json_frame(v),
+        Mode::Advanced => advanced::encode_frame(v),
+    }
+}
+
+/// Handle to the engine. Cheap to clone; the engine thread lives while any clone does.
+#[derive(Clone)]
+pub struct Cluster {
+    shared: Arc<Shared>,
+}
+
+impl Cluster {
+    /// Starts the engine thread. `wake` is called (from any thread) when events are waiting and
+    /// none were waiting before; the host then calls `drain_events`.
+    pub fn start(wake: Box<dyn Fn() + Send + Sync>) -> Result<Cluster, EngineError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            cmd: tx,
+            channels: Mutex::new(HashMap::new()),
+            events: Mutex::new(Vec::new()),
+            scheduled: AtomicBool::new(false),
+            wake,
+            seq: AtomicU64::new(0),
+        });
+        let for_thread = shared.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("rust-cluster".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(EngineError::from_io(&e, "engine")));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, engine_main(for_thread, rx));
+            })
+            .map_err(|e| EngineError::from_io(&e, "engine"))?;
+        ready_rx.recv().map_err(|_| EngineError::EngineStopped)??;
+        Ok(Cluster { shared })
+    }
+
+    /// Spawns worker `id` (blocks until the exec succeeded or failed). The spawn runs on the
+    /// engine thread, which lives as long as the process: the parent-death signal is tied to it.
+    pub fn spawn(
+        &self,
+        id: u32,
+        req: SpawnRequest,
+        mode: Mode,
+    ) -> Result<SpawnResult, EngineError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared
+            .cmd
+            .send(Command::Spawn {
+                id,
+                req,
+                mode,
+                reply: tx,
+            })
+            .map_err(|_| EngineError::EngineStopped)?;
+        rx.recv().map_err(|_| EngineError::EngineStopped)?
+    }
+
+    /// Sends one already-framed user message, optionally with a descriptor of the caller's (the
+    /// engine sends a duplicate; the caller keeps its own). `token` asks for a `SendDone` event
+    /// if the send has to wait.
+    pub fn send(
+        &self,
+        id: u32,
+        frame: &[u8],
+        fd: Option<RawFd>,
+        token: Option<u64>,
+    ) -> Result<SendStatus, SendFailure> {
+        let (ch, _) = self.shared.entry(id).ok_or(SendFailure::Closed)?;
+        let fd = match fd {
+            Some(raw) => Some(Arc::new(fdpass::dup_borrowed(raw).map_err(|e| {
+                SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EBADF))
+            })?)),
+            None => None,
+        };
+        ch.send(Payload::Slice(frame), fd, token)
+    }
+
+    /// Sends the same framed message to several workers, serialized once.
+    pub fn broadcast(&self, ids: &[u32], frame: &[u8]) -> Vec<Result<SendStatus, SendFailure>> {
+        let shared: Arc<[u8]> = Arc::from(frame);
+        ids.iter()
+            .map(|id| match self.shared.entry(*id) {
+                Some((ch, _)) => ch.send(Payload::Shared(shared.clone()), None, None),
+                None => Err(SendFailure::Closed),
+            })
+            .collect()
+    }
+
+    /// The primary's `worker.disconnect()`: sends `{act:'disconnect'}` (in order with earlier
+    /// sends from this thread), then stops sharing servers with the worker. The channel stays
+    /// open until the worker closes it.
+    pub fn disconnect_worker(&self, id: u32) -> bool {
+        let sent = self
+            .shared
+            .send_cluster(id, Obj::cluster().with("act", "disconnect"), None, None)
+            .is_some();
+        let _ = self.shared.cmd.send(Command::Detach { id });
+        sent
+    }
+
+    /// `worker.process.disconnect()`: closes the channel from the primary's side.
+    pub fn close_channel(&self, id: u32) {
+        if let Some((ch, _)) = self.shared.entry(id) {
+            let failed = ch.close();
+            self.shared
+                .push_all(failed.into_iter().map(|c| Event::SendDone {
+                    id,
+                    token: c.token,
+                    error: c.error,
+                }));
+        }
+    }
+
+    /// Bytes waiting in a worker's send queue.
+    pub fn queued_bytes(&self, id: u32) -> usize {
+        self.shared
+            .entry(id)
+            .map(|(ch, _)| ch.queued_bytes())
+            .unwrap_or(0)
+    }
+
+    pub fn set_policy(&self, p: Policy) {
+        let _ = self.shared.cmd.send(Command::SetPolicy(p));
+    }
+
+    /// Largest frame accepted from a worker before it is disconnected as hostile.
+    pub fn set_max_frame(&self, n: usize) {
+        let _ = self.shared.cmd.send(Command::SetMaxFrame(n));
+    }
+
+    pub fn drain_events(&self) -> Vec<Event> {
+        self.shared.scheduled.store(false, Ordering::Release);
+        std::mem::take(&mut *lock(&self.shared.events))
+    }
+}
+
+/// Engine-thread state.
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) sched: SchedulerRef,
+    /// Workers whose `exitedAfterDisconnect` is set: their `queryServer`s are ignored.
+    pub(crate) detached: RefCell<std::collections::HashSet<u32>>,
+    pub(crate) max_frame: std::cell::Cell<usize>,
+    pub(crate) link: RefCell<Option<Rc<dyn Link>>>,
+}
+
+impl Core {
+    pub(crate) fn link(&self) -> Option<Rc<dyn Link>> {
+        self.link.borrow().clone()
+    }
+}
+
+struct CoreLink {
+    shared: Arc<Shared>,
+}
+
+impl Link for CoreLink {
+    fn send_cluster(
+        &self,
+        worker: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+    ) -> Option<u64> {
+        self.shared.send_cluster(worker, msg, envelope, fd)
+    }
+    fn cwd(&self) -> Option<PathBuf> {
+        std::env::current_dir().ok()
+    }
+}
+
+async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Command>) {
+    let core = Rc::new(Core {
+        shared: shared.clone(),
+        sched: Scheduler::new(),
+        detached: RefCell::new(Default::default()),
+        max_frame: std::cell::Cell::new(crate::ipc::frame::DEFAULT_MAX_FRAME),
+        link: RefCell::new(None),
+    });
+    let link: Rc<dyn Link> = Rc::new(CoreLink {
+        shared: shared.clone(),
+    });
+    *core.link.borrow_mut() = Some(link.clone());
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            Command::Spawn {
+                id,
+                req,
+                mode,
+                reply,
+            } => {
+                let _ = reply.send(spawn_worker(&core, id, req, mode));
+            }
+            Command::Detach { id } => {
+                core.detached.borrow_mut().insert(id);
+                Scheduler::remove_worker(&core.sched, &link, id);
+            }
+            Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
+            Command::SetMaxFrame(n) => core.max_frame.set(n),
+        }
+    }
+}
+
+fn spawn_worker(
+    core: &Rc<Core>,
+    id: u32,
+    req: SpawnRequest,
+    mode: Mode,
+) -> Result<SpawnResult, EngineError> {
+    let ipc_index = req.stdio.iter().position(|s| *s == Stdio::Ipc);
+    let spawned = spawn::spawn(&req).map_err(|e| EngineError::Sys {
+        errno: e.errno,
+        syscall: "spawn",
+    })?;
+    let mut stdio = Vec::with_capacity(spawned.parent_ends.len());
+    let mut ipc = None;
+    for (i, end) in spawned.parent_ends.into_iter().enumerate() {
+        if Some(i) == ipc_index {
+            ipc = end;
+            stdio.push(None);
+        } else {
+            stdio.push(end.map(IntoRawFd::into_raw_fd));
+        }
+    }
+    let ipc = ipc.ok_or_else(|| EngineError::Invalid("stdio has no 'ipc' entry".into()))?;
+    nix::fcntl::fcntl(
+        std::os::fd::AsRawFd::as_raw_fd(&ipc),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .map_err(|e| EngineError::from_nix(e, "spawn"))?;
+    let channel = Channel::new(ipc).map_err(|e| EngineError::from_io(&e, "spawn"))?;
+    let pidfd = crate::ipc::fdpass::register(spawned.pidfd)
+        .map_err(|e| EngineError::from_io(&e, "spawn"))?;
+    lock(&core.shared.channels).insert(
+        id,
+        ChannelEntry {
+            channel: channel.clone(),
+            mode,
+        },
+    );
+    tokio::task::spawn_local(worker::run(core.clone(), id, channel, mode, pidfd));
+    Ok(SpawnResult {
+        pid: spawned.pid,
+        stdio,
+    })
+}

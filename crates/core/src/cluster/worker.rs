@@ -1,0 +1,346 @@
+//! One task per worker on the engine thread: reads and decodes its channel, answers internal
+//! messages, reports user messages, and watches the process exit. `disconnect` is reported
+//! before `exit` whenever both are ready (PROTOCOL.md §5.3).
+
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::io::unix::AsyncFd;
+
+use super::event::{Event, PassedHandle, Payload};
+use super::primary::{encode, Core};
+use crate::ipc::advanced;
+use crate::ipc::channel::Channel;
+use crate::ipc::fdpass;
+use crate::ipc::frame::{Decoder, Mode};
+use crate::ipc::message::{classify_json, is_internal_cmd, Incoming, MessageError, Obj, UserBody};
+use crate::process::child;
+use crate::scheduler::Scheduler;
+
+/// Reads per wake-up before yielding to other workers (Node reads up to 32 per loop turn).
+const READS_PER_TURN: usize = 32;
+const READ_BUF: usize = 64 * 1024;
+
+struct Reader {
+    id: u32,
+    mode: Mode,
+    decoder: Decoder,
+    fds: VecDeque<OwnedFd>,
+    buf: Vec<u8>,
+    /// Set after a malformed frame: the rest of the stream is discarded until EOF.
+    poisoned: bool,
+}
+
+enum ReadOutcome {
+    Drained,
+    MoreLater,
+    Eof,
+}
+
+pub(crate) async fn run(
+    core: Rc<Core>,
+    id: u32,
+    channel: Arc<Channel>,
+    mode: Mode,
+    pidfd: AsyncFd<OwnedFd>,
+) {
+    let shared = core.shared.clone();
+    tokio::task::spawn_local(channel.clone().run_writer(move |done| {
+        shared.push_all(done.into_iter().map(|c| Event::SendDone {
+            id,
+            token: c.token,
+            error: c.error,
+        }));
+    }));
+    let mut reader = Reader {
+        id,
+        mode,
+        decoder: Decoder::new(mode, core.max_frame.get()),
+        fds: VecDeque::new(),
+        buf: vec![0u8; READ_BUF],
+        poisoned: false,
+    };
+    let mut open = true;
+    let mut exited = false;
+    while open || !exited {
+        tokio::select! {
+            ready = channel.io().readable(), if open => {
+                match ready {
+                    Ok(mut guard) => match reader.read(&core, &channel) {
+                        ReadOutcome::Drained => guard.clear_ready(),
+                        ReadOutcome::MoreLater => {
+                            drop(guard);
+                            tokio::task::yield_now().await;
+                        }
+                        ReadOutcome::Eof => {
+                            open = false;
+                            on_disconnect(&core, id, &channel);
+                        }
+                    },
+                    Err(_) => {
+                        open = false;
+                        on_disconnect(&core, id, &channel);
+                    }
+                }
+            }
+            status = child::wait_exit(&pidfd), if !exited => {
+                // The process is gone, so its end of the channel is closed: read what it wrote
+                // before dying and report the disconnect first.
+                if open {
+                    loop {
+                        match reader.read(&core, &channel) {
+                            ReadOutcome::MoreLater => continue,
+                            ReadOutcome::Eof => {
+                                open = false;
+                                on_disconnect(&core, id, &channel);
+                                break;
+                            }
+                            ReadOutcome::Drained => break,
+                        }
+                    }
+                }
+                exited = true;
+                core.shared.push(Event::Exit { id, code: status.code, signal: status.signal });
+                if let Some(link) = core.link() {
+                    Scheduler::remove_worker(&core.sched, &link, id);
+                }
+            }
+        }
+    }
+    // Both ends are done: forget the worker (closes the channel descriptor).
+    channel.close();
+    core.shared
+        .channels
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    core.detached.borrow_mut().remove(&id);
+}
+
+fn on_disconnect(core: &Rc<Core>, id: u32, channel: &Arc<Channel>) {
+    let failed = channel.close();
+    core.shared
+        .push_all(failed.into_iter().map(|c| Event::SendDone {
+            id,
+            token: c.token,
+            error: c.error,
+        }));
+    if let Some(link) = core.link() {
+        Scheduler::remove_worker(&core.sched, &link, id);
+    }
+    core.shared.push(Event::Disconnect { id });
+}
+
+impl Reader {
+    fn read(&mut self, core: &Rc<Core>, channel: &Arc<Channel>) -> ReadOutcome {
+        let mut events = Vec::new();
+        let mut outcome = ReadOutcome::MoreLater;
+        for _ in 0..READS_PER_TURN {
+            match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
+                Ok(0) => {
+                    outcome = ReadOutcome::Eof;
+                    break;
+                }
+                Ok(n) => {
+                    if self.poisoned {
+                        self.fds.clear();
+                        continue;
+                    }
+                    let mut frames = Vec::new();
+                    let chunk = self.buf[..n].to_vec();
+                    let res = self.decoder.push(&chunk, &mut frames);
+                    for f in frames {
+                        if self.poisoned {
+                            break;
+                        }
+                        self.frame(core, channel, f, &mut events);
+                    }
+                    if let Err(e) = res {
+                        self.malformed(channel, e.to_string(), &mut events);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    outcome = ReadOutcome::Drained;
+                    break;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
+                    outcome = ReadOutcome::Eof;
+                    break;
+                }
+                Err(_) => {
+                    outcome = ReadOutcome::Eof;
+                    break;
+                }
+            }
+        }
+        core.shared.push_all(events);
+        outcome
+    }
+
+    fn malformed(&mut self, channel: &Arc<Channel>, why: String, events: &mut Vec<Event>) {
+        if self.poisoned {
+            return;
+        }
+        self.poisoned = true;
+        self.fds.clear();
+        events.push(Event::Error {
+            id: self.id,
+            code: "ERR_IPC_MALFORMED_MESSAGE".into(),
+            message: format!(
+                "Malformed IPC message from worker {}: {why}; the worker was disconnected",
+                self.id
+            ),
+            errno: None,
+            syscall: None,
+        });
+        channel.close();
+    }
+
+    fn frame(
+        &mut self,
+        core: &Rc<Core>,
+        channel: &Arc<Channel>,
+        frame: Vec<u8>,
+        events: &mut Vec<Event>,
+    ) {
+        let incoming = match self.mode {
+            Mode::Json => classify_json(frame),
+            Mode::Advanced => classify_advanced(frame),
+        };
+        match incoming {
+            Ok(Incoming::User(body)) => events.push(Event::Message {
+                id: self.id,
+                payload: body.into(),
+                handle: None,
+            }),
+            Ok(Incoming::Internal(map)) => self.internal(core, channel, map, events),
+            Err(e) => self.malformed(channel, e.to_string(), events),
+        }
+    }
+
+    fn internal(
+        &mut self,
+        core: &Rc<Core>,
+        channel: &Arc<Channel>,
+        map: Map<String, Value>,
+        events: &mut Vec<Event>,
+    ) {
+        let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
+        match cmd {
+            "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK" => channel.handle_answered(),
+            "NODE_HANDLE" => {
+                let Some(fd) = self.fds.pop_front() else {
+                    let nack = Obj::new().with("cmd", "NODE_HANDLE_NACK").into_value();
+                    channel.send_control(encode(self.mode, &nack));
+                    return;
+                };
+                let ack = Obj::new().with("cmd", "NODE_HANDLE_ACK").into_value();
+                channel.send_control(encode(self.mode, &ack));
+                let mut map = map;
+                let inner = map.remove("msg").unwrap_or(Value::Null);
+                let inner_internal = matches!(&inner, Value::Object(m) if matches!(m.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)));
+                if inner_internal {
+                    // A primary never receives cluster messages with descriptors; drop it.
+                    drop(fd);
+                    if let Value::Object(m) = inner {
+                        self.internal(core, channel, m, events);
+                    }
+                    return;
+                }
+                let payload = match self.mode {
+                    Mode::Json => Payload::Json(
+                        serde_json::to_string(&inner).unwrap_or_else(|_| "null".into()),
+                    ),
+                    Mode::Advanced => {
+                        Payload::Advanced(advanced::encode_frame(&inner)[4..].to_vec())
+                    }
+                };
+                let handle = PassedHandle {
+                    fd,
+                    kind: map
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    key: map.get("key").and_then(Value::as_str).map(str::to_string),
+                    dgram_type: map
+                        .get("dgramType")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                };
+                events.push(Event::Message {
+                    id: self.id,
+                    payload,
+                    handle: Some(handle),
+                });
+            }
+            "NODE_CLUSTER" => self.cluster(core, map, events),
+            _ => {}
+        }
+    }
+
+    fn cluster(&mut self, core: &Rc<Core>, map: Map<String, Value>, events: &mut Vec<Event>) {
+        let id = self.id;
+        let Some(link) = core.link() else { return };
+        if let Some(ack) = map.get("ack").and_then(Value::as_u64) {
+            // Route replies before anything else; flush what is pending so event order holds.
+            if Scheduler::on_reply(&core.sched, &link, id, ack, &map) {
+                return;
+            }
+        }
+        match map.get("act").and_then(Value::as_str) {
+            Some("online") => events.push(Event::Online { id }),
+            Some("queryServer") => {
+                if !core.detached.borrow().contains(&id) {
+                    Scheduler::query_server(&core.sched, &link, id, &map);
+                }
+            }
+            Some("listening") => events.push(Event::Listening {
+                id,
+                message: serde_json::to_string(&Value::Object(map)).unwrap_or_else(|_| "{}".into()),
+            }),
+            Some("close") => {
+                if let Some(key) = map.get("key").and_then(Value::as_str) {
+                    Scheduler::close(&core.sched, &link, id, key);
+                }
+            }
+            Some("exitedAfterDisconnect") => {
+                core.detached.borrow_mut().insert(id);
+                let seq = map.get("seq").cloned().unwrap_or(Value::Null);
+                core.shared
+                    .send_cluster(id, Obj::cluster().with("ack", seq), None, None);
+                events.push(Event::ExitedAfterDisconnect { id });
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<UserBody> for Payload {
+    fn from(b: UserBody) -> Self {
+        match b {
+            UserBody::Json(s) => Payload::Json(s),
+            UserBody::Advanced(v) => Payload::Advanced(v),
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Advanced-mode classification: only frames mentioning `NODE_` are decoded here.
+fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
+    advanced::check_header(&frame).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
+    if contains(&frame, b"NODE_") {
+        if let Ok(Some(Value::Object(map))) = advanced::decode(&frame) {
+            if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
+                return Ok(Incoming::Internal(map));
+            }
+        }
+    }
+    Ok(Incoming::User(UserBody::Advanced(frame)))
+}

@@ -1,0 +1,556 @@
+//! The duplex IPC channel to one worker, with Node's send queue (PROTOCOL.md §3.4): after a
+//! message that carries a descriptor is written, everything else waits until the peer answers
+//! `NODE_HANDLE_ACK` or `NODE_HANDLE_NACK`.
+//!
+//! Writes are attempted at once from whichever thread sends (the JS thread for user messages,
+//! the engine thread for internal ones), exactly like libuv's try-write; whatever the socket does
+//! not take is queued and finished by the writer task on the engine thread. Reading is done by
+//! the worker's task (see `cluster::worker`), which owns the receive side.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
+
+use super::fdpass;
+
+/// Most frames gathered into one `sendmsg`.
+const MAX_IOV: usize = 64;
+
+/// Bytes to write, borrowed or owned; shared payloads let one message go to many workers.
+pub enum Payload<'a> {
+    Slice(&'a [u8]),
+    Vec(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+enum Owned {
+    Vec(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl Owned {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Owned::Vec(v) => v,
+            Owned::Shared(a) => a,
+        }
+    }
+}
+
+struct OutFrame {
+    data: Owned,
+    offset: usize,
+    /// The descriptor still to be attached (to the first byte only).
+    fd: Option<Arc<OwnedFd>>,
+    /// The frame carried a descriptor: once complete, the channel waits for the peer's ACK.
+    needs_ack: bool,
+    /// NODE_HANDLE_ACK / NACK: written even while a sent handle awaits its own ACK.
+    control: bool,
+    token: Option<u64>,
+}
+
+/// A queued send that finished (`error: None`) or was dropped because the channel failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    pub token: u64,
+    pub error: Option<SendFailure>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFailure {
+    /// The channel closed before the bytes were written.
+    Closed,
+    /// The write failed with this errno.
+    Errno(i32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStatus {
+    /// Every byte was handed to the kernel before `send` returned.
+    Written,
+    /// Some or all bytes wait in the queue. `behind_handle` is the message's position among those
+    /// held back by an unacknowledged handle (1 for the first), when that is why it waits.
+    Queued {
+        queued_bytes: usize,
+        behind_handle: Option<usize>,
+    },
+}
+
+#[derive(Default)]
+struct WriteState {
+    queue: VecDeque<OutFrame>,
+    awaiting_ack: bool,
+    closed: bool,
+    queued_bytes: usize,
+    held_behind_handle: usize,
+}
+
+pub struct Channel {
+    io: AsyncFd<OwnedFd>,
+    state: Mutex<WriteState>,
+    writer_wake: Notify,
+}
+
+enum Flush {
+    Idle,
+    WouldBlock,
+    Failed(i32),
+}
+
+impl Channel {
+    /// Wraps the primary's end of a channel socket. Must be called on the engine's runtime.
+    pub fn new(fd: OwnedFd) -> io::Result<Arc<Channel>> {
+        Ok(Arc::new(Channel {
+            io: fdpass::register(fd)?,
+            state: Mutex::new(WriteState::default()),
+            writer_wake: Notify::new(),
+        }))
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+
+    pub fn io(&self) -> &AsyncFd<OwnedFd> {
+        &self.io
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WriteState> {
+        // A panic while holding this lock would be a bug; keep working with the data regardless.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Sends one complete frame, optionally with one descriptor on its first byte.
+    pub fn send(
+        &self,
+        payload: Payload<'_>,
+        fd: Option<Arc<OwnedFd>>,
+        token: Option<u64>,
+    ) -> Result<SendStatus, SendFailure> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(SendFailure::Closed);
+        }
+        let bytes: &[u8] = match &payload {
+            Payload::Slice(s) => s,
+            Payload::Vec(v) => v,
+            Payload::Shared(a) => a,
+        };
+        let mut written = 0;
+        let mut fd_sent = false;
+        if st.queue.is_empty() && !st.awaiting_ack {
+            let pass = fd.as_deref().map(|f| f.as_fd());
+            match fdpass::send(self.fd(), &[IoSlice::new(bytes)], pass) {
+                Ok(n) => {
+                    written = n;
+                    fd_sent = fd.is_some() && n > 0;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EPIPE))),
+            }
+            if written == bytes.len() && !bytes.is_empty() {
+                if fd.is_some() {
+                    st.awaiting_ack = true;
+                }
+                return Ok(SendStatus::Written);
+            }
+        }
+        let behind_handle = if st.awaiting_ack || st.held_behind_handle > 0 {
+            st.held_behind_handle += 1;
+            Some(st.held_behind_handle)
+        } else {
+            None
+        };
+        let data = match payload {
+            Payload::Slice(s) => Owned::Vec(s[written..].to_vec()),
+            Payload::Vec(v) => Owned::Vec(if written == 0 {
+                v
+            } else {
+                v[written..].to_vec()
+            }),
+            Payload::Shared(a) if written == 0 => Owned::Shared(a),
+            Payload::Shared(a) => Owned::Vec(a[written..].to_vec()),
+        };
+        let needs_ack = fd.is_some();
+        let remaining = data.bytes().len();
+        st.queued_bytes += remaining;
+        st.queue.push_back(OutFrame {
+            data,
+            offset: 0,
+            fd: if fd_sent { None } else { fd },
+            needs_ack,
+            control: false,
+            token,
+        });
+        let queued_bytes = st.queued_bytes;
+        drop(st);
+        self.writer_wake.notify_one();
+        Ok(SendStatus::Queued {
+            queued_bytes,
+            behind_handle,
+        })
+    }
+
+    /// Sends NODE_HANDLE_ACK or NACK. Like Node, these skip the messages held back by an
+    /// unacknowledged handle (otherwise two peers passing handles at once would deadlock), but
+    /// never split a frame that is already partly written.
+    pub fn send_control(&self, bytes: Vec<u8>) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        if st.queue.is_empty() {
+            match fdpass::send(self.fd(), &[IoSlice::new(&bytes)], None) {
+                Ok(n) if n == bytes.len() => return,
+                Ok(n) => {
+                    st.queued_bytes += bytes.len() - n;
+                    st.queue.push_back(OutFrame {
+                        data: Owned::Vec(bytes[n..].to_vec()),
+                        offset: 0,
+                        fd: None,
+                        needs_ack: false,
+                        control: true,
+                        token: None,
+                    });
+                    drop(st);
+                    self.writer_wake.notify_one();
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+        // After a partly written head and any earlier control frames.
+        let mut at = 0;
+        while at < st.queue.len() && (st.queue[at].control || (at == 0 && st.queue[0].offset > 0)) {
+            at += 1;
+        }
+        st.queued_bytes += bytes.len();
+        st.queue.insert(
+            at,
+            OutFrame {
+                data: Owned::Vec(bytes),
+                offset: 0,
+                fd: None,
+                needs_ack: false,
+                control: true,
+                token: None,
+            },
+        );
+        drop(st);
+        self.writer_wake.notify_one();
+    }
+
+    /// The peer answered NODE_HANDLE_ACK or NODE_HANDLE_NACK: release the queue.
+    pub fn handle_answered(&self) {
+        let mut st = self.lock();
+        st.awaiting_ack = false;
+        st.held_behind_handle = 0;
+        drop(st);
+        self.writer_wake.notify_one();
+    }
+
+    /// True while a sent descriptor waits for the peer's ACK.
+    pub fn awaiting_ack(&self) -> bool {
+        self.lock().awaiting_ack
+    }
+
+    /// Bytes accepted by `send` but not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.lock().queued_bytes
+    }
+
+    /// Closes the channel for writing and reading. Queued sends are returned as failed; the
+    /// reader then sees end-of-stream. Idempotent.
+    pub fn close(&self) -> Vec<Completion> {
+        let mut st = self.lock();
+        let failed = Self::fail_queue(&mut st, SendFailure::Closed);
+        if !st.closed {
+            st.closed = true;
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(self.io.get_ref()),
+                nix::sys::socket::Shutdown::Both,
+            );
+        }
+        drop(st);
+        self.writer_wake.notify_one();
+        failed
+    }
+
+    fn fail_queue(st: &mut WriteState, why: SendFailure) -> Vec<Completion> {
+        st.queued_bytes = 0;
+        st.held_behind_handle = 0;
+        st.queue
+            .drain(..)
+            .filter_map(|f| {
+                f.token.map(|token| Completion {
+                    token,
+                    error: Some(why),
+                })
+            })
+            .collect()
+    }
+
+    fn flush(&self, st: &mut WriteState, done: &mut Vec<Completion>) -> Flush {
+        loop {
+            match st.queue.front() {
+                None => return Flush::Idle,
+                Some(head) if st.awaiting_ack && !head.control => return Flush::Idle,
+                Some(_) => {}
+            }
+            let res = {
+                let head = &st.queue[0];
+                if let Some(pass) = head.fd.as_deref() {
+                    let bytes = &head.data.bytes()[head.offset..];
+                    fdpass::send(self.fd(), &[IoSlice::new(bytes)], Some(pass.as_fd()))
+                } else {
+                    let mut iov = Vec::with_capacity(MAX_IOV.min(st.queue.len()));
+                    for (i, f) in st.queue.iter().enumerate() {
+                        let stop = i > 0
+                            && (f.fd.is_some()
+                                || st.queue[i - 1].needs_ack
+                                || (st.awaiting_ack && !f.control));
+                        if iov.len() == MAX_IOV || stop {
+                            break;
+                        }
+                        iov.push(IoSlice::new(&f.data.bytes()[f.offset..]));
+                    }
+                    fdpass::send(self.fd(), &iov, None)
+                }
+            };
+            let mut n = match res {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flush::WouldBlock,
+                Err(e) => return Flush::Failed(e.raw_os_error().unwrap_or(libc::EPIPE)),
+            };
+            if n > 0 {
+                if let Some(head) = st.queue.front_mut() {
+                    head.fd = None;
+                }
+            }
+            while n > 0 {
+                let Some(head) = st.queue.front_mut() else {
+                    break;
+                };
+                let rest = head.data.bytes().len() - head.offset;
+                if n < rest {
+                    head.offset += n;
+                    st.queued_bytes -= n;
+                    break;
+                }
+                n -= rest;
+                st.queued_bytes -= rest;
+                if let Some(f) = st.queue.pop_front() {
+                    if let Some(token) = f.token {
+                        done.push(Completion { token, error: None });
+                    }
+                    if f.needs_ack {
+                        st.awaiting_ack = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes queued writes whenever the socket can take them. Runs on the engine thread until
+    /// the channel closes; `report` receives completions of sends that carried a token.
+    pub async fn run_writer(self: Arc<Self>, mut report: impl FnMut(Vec<Completion>)) {
+        loop {
+            self.writer_wake.notified().await;
+            loop {
+                let mut done = Vec::new();
+                let outcome = {
+                    let mut st = self.lock();
+                    if st.closed {
+                        let failed = Self::fail_queue(&mut st, SendFailure::Closed);
+                        drop(st);
+                        report(failed);
+                        return;
+                    }
+                    match self.flush(&mut st, &mut done) {
+                        Flush::Failed(errno) => {
+                            done.extend(Self::fail_queue(&mut st, SendFailure::Errno(errno)));
+                            Flush::Failed(errno)
+                        }
+                        other => other,
+                    }
+                };
+                if !done.is_empty() {
+                    report(done);
+                }
+                match outcome {
+                    Flush::Idle => break,
+                    Flush::WouldBlock => match self.io.writable().await {
+                        Ok(mut guard) => guard.clear_ready(),
+                        Err(_) => return,
+                    },
+                    Flush::Failed(_) => {
+                        // A broken channel: close it so the reader reports the disconnect.
+                        self.close();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    }
+
+    fn read_all(fd: BorrowedFd<'_>, fds: &mut VecDeque<OwnedFd>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match fdpass::recv(fd, &mut buf, fds) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(_) => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn messages_after_a_handle_wait_for_the_ack() {
+        rt().block_on(async {
+            let (mine, peer) = fdpass::stream_pair().expect("pair");
+            let ch = Channel::new(mine).expect("channel");
+            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (x, _y) = fdpass::stream_pair().expect("pair");
+            let st = ch.send(
+                Payload::Slice(b"{\"cmd\":\"NODE_HANDLE\"}\n"),
+                Some(Arc::new(x)),
+                None,
+            );
+            assert_eq!(st, Ok(SendStatus::Written));
+            let st1 = ch
+                .send(Payload::Slice(b"1\n"), None, Some(1))
+                .expect("queued");
+            let st2 = ch
+                .send(Payload::Slice(b"2\n"), None, Some(2))
+                .expect("queued");
+            assert!(matches!(
+                st1,
+                SendStatus::Queued {
+                    behind_handle: Some(1),
+                    ..
+                }
+            ));
+            assert!(matches!(
+                st2,
+                SendStatus::Queued {
+                    behind_handle: Some(2),
+                    ..
+                }
+            ));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut fds = VecDeque::new();
+            assert_eq!(
+                read_all(peer.as_fd(), &mut fds),
+                b"{\"cmd\":\"NODE_HANDLE\"}\n".to_vec()
+            );
+            assert_eq!(fds.len(), 1);
+            ch.handle_answered();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"1\n2\n".to_vec());
+            assert!(!ch.awaiting_ack());
+        });
+    }
+
+    #[test]
+    fn a_second_handle_waits_for_the_first_ack() {
+        rt().block_on(async {
+            let (mine, peer) = fdpass::stream_pair().expect("pair");
+            let ch = Channel::new(mine).expect("channel");
+            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (a, _a2) = fdpass::stream_pair().expect("pair");
+            let (b, _b2) = fdpass::stream_pair().expect("pair");
+            ch.send(Payload::Slice(b"A\n"), Some(Arc::new(a)), None)
+                .expect("send");
+            ch.send(Payload::Slice(b"B\n"), Some(Arc::new(b)), None)
+                .expect("send");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut fds = VecDeque::new();
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"A\n".to_vec());
+            ch.handle_answered();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"B\n".to_vec());
+            assert_eq!(fds.len(), 2, "one fd per message");
+            assert!(ch.awaiting_ack());
+        });
+    }
+
+    #[test]
+    fn large_message_is_finished_by_the_writer_and_close_fails_the_rest() {
+        rt().block_on(async {
+            let (mine, peer) = fdpass::stream_pair().expect("pair");
+            let ch = Channel::new(mine).expect("channel");
+            let done = Arc::new(Mutex::new(Vec::new()));
+            let d2 = done.clone();
+            tokio::spawn(
+                ch.clone()
+                    .run_writer(move |c| d2.lock().expect("lock").extend(c)),
+            );
+            let big = vec![b'x'; 4 << 20];
+            let st = ch.send(Payload::Vec(big), None, Some(7)).expect("send");
+            assert!(matches!(
+                st,
+                SendStatus::Queued {
+                    behind_handle: None,
+                    ..
+                }
+            ));
+            let reader = std::thread::spawn(move || {
+                let mut total = 0;
+                let mut fds = VecDeque::new();
+                let mut buf = vec![0u8; 65536];
+                while total < (4 << 20) {
+                    match fdpass::recv(peer.as_fd(), &mut buf, &mut fds) {
+                        Ok(0) => break,
+                        Ok(n) => total += n,
+                        Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                    }
+                }
+                total
+            });
+            for _ in 0..500 {
+                if !done.lock().expect("lock").is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(reader.join().expect("reader"), 4 << 20);
+            assert_eq!(
+                done.lock().expect("lock").as_slice(),
+                &[Completion {
+                    token: 7,
+                    error: None
+                }]
+            );
+            assert_eq!(ch.queued_bytes(), 0);
+            ch.close();
+            assert_eq!(
+                ch.send(Payload::Slice(b"x\n"), None, None),
+                Err(SendFailure::Closed)
+            );
+        });
+    }
+}

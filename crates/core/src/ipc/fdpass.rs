@@ -1,0 +1,142 @@
+//! The only place that moves descriptors across sockets, accepts connections or wraps raw fds
+//! returned by the kernel. Every fd the kernel hands over becomes an `OwnedFd` here, at once.
+#![allow(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::cmsg_space;
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self, accept4, recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag,
+};
+
+/// Most fds one read can carry (Node reserves control space for 64).
+const MAX_FDS_PER_READ: usize = 64;
+
+fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` was just returned by the kernel (recvmsg SCM_RIGHTS or accept4) as a new
+    // descriptor of this process that nothing else owns yet; wrapping it transfers that ownership.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// One `recvmsg` into `buf`. Received descriptors are appended to `fds` (close-on-exec set).
+/// Returns the number of bytes read; 0 means end of stream.
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], fds: &mut VecDeque<OwnedFd>) -> io::Result<usize> {
+    let mut space = cmsg_space!([RawFd; MAX_FDS_PER_READ]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = loop {
+        match recvmsg::<()>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(m) => break m,
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    };
+    let bytes = msg.bytes;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmRights(list) = c {
+                fds.extend(list.into_iter().map(own));
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// Writes `bufs` with one `sendmsg`; `pass` rides on these bytes as a single SCM_RIGHTS fd.
+/// Never raises SIGPIPE. Returns the number of bytes written.
+pub fn send(
+    fd: BorrowedFd<'_>,
+    bufs: &[IoSlice<'_>],
+    pass: Option<BorrowedFd<'_>>,
+) -> io::Result<usize> {
+    let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+    loop {
+        let res = match pass {
+            Some(p) => {
+                let fds = [p.as_raw_fd()];
+                let cmsg = [ControlMessage::ScmRights(&fds)];
+                sendmsg::<()>(fd.as_raw_fd(), bufs, &cmsg, flags, None)
+            }
+            None => sendmsg::<()>(fd.as_raw_fd(), bufs, &[], flags, None),
+        };
+        match res {
+            Ok(n) => return Ok(n),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
+/// Accepts one pending connection (close-on-exec); `Ok(None)` when none is waiting.
+pub fn accept(listener: BorrowedFd<'_>) -> io::Result<Option<OwnedFd>> {
+    loop {
+        match accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+            Ok(fd) => return Ok(Some(own(fd))),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
+/// A close-on-exec `socketpair(AF_UNIX, SOCK_STREAM)`, as libuv makes for 'ipc' and 'pipe'.
+pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    socket::socketpair(
+        socket::AddressFamily::Unix,
+        socket::SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(io::Error::from)
+}
+
+/// A close-on-exec duplicate of a descriptor the caller does not own (e.g. a JS handle's fd).
+pub fn dup_borrowed(fd: RawFd) -> io::Result<OwnedFd> {
+    let new =
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(0)).map_err(io::Error::from)?;
+    Ok(own(new))
+}
+
+/// Registers an owned descriptor with the current tokio reactor (engine thread only).
+pub fn register(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+    // SAFETY: `OwnedFd` owns an open descriptor, keeps it open until the AsyncFd drops it, and
+    // its `as_raw_fd` always returns that same number, which is what `register` requires.
+    unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn passes_one_fd_with_the_first_byte() {
+        let (a, b) = stream_pair().expect("pair");
+        let (x, _y) = stream_pair().expect("pair");
+        let n = send(a.as_fd(), &[IoSlice::new(b"hello\n")], Some(x.as_fd())).expect("send");
+        assert_eq!(n, 6);
+        let mut buf = [0u8; 64];
+        let mut fds = VecDeque::new();
+        let n = recv(b.as_fd(), &mut buf, &mut fds).expect("recv");
+        assert_eq!(&buf[..n], b"hello\n");
+        assert_eq!(fds.len(), 1);
+    }
+
+    #[test]
+    fn would_block_and_eof() {
+        let (a, b) = stream_pair().expect("pair");
+        let mut buf = [0u8; 8];
+        let mut fds = VecDeque::new();
+        let err = recv(b.as_fd(), &mut buf, &mut fds).expect_err("nothing to read");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(a);
+        assert_eq!(recv(b.as_fd(), &mut buf, &mut fds).expect("eof"), 0);
+    }
+}

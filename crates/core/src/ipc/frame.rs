@@ -1,0 +1,292 @@
+//! Resumable frame decoders for both serialization modes.
+//!
+//! * json: UTF-8 text terminated by one `\n` (PROTOCOL.md §2.2).
+//! * advanced: a 4-byte big-endian length, then that many bytes of V8 serializer output (§2.3).
+//!
+//! Both accept input in chunks of any size, hand out every complete frame in order, and keep the
+//! unterminated tail. A frame longer than the configured limit is an error, so a hostile peer
+//! cannot make the buffer grow without bound.
+
+use std::fmt;
+
+/// Default largest frame: V8's maximum string length (536,870,888 UTF-16 units) is the most a
+/// Node peer can send in json mode; advanced frames are capped the same way.
+pub const DEFAULT_MAX_FRAME: usize = 536_870_888;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Json,
+    Advanced,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Json => "json",
+            Mode::Advanced => "advanced",
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// More than `limit` bytes arrived without completing a frame.
+    TooLong { limit: usize },
+    /// An advanced frame announced a length of zero (Node's reader throws on it).
+    ZeroLength,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::TooLong { limit } => write!(f, "frame exceeds the limit of {limit} bytes"),
+            FrameError::ZeroLength => write!(f, "advanced frame with zero length"),
+        }
+    }
+}
+
+pub struct Decoder {
+    mode: Mode,
+    max: usize,
+    /// Bytes of an incomplete frame.
+    buf: Vec<u8>,
+}
+
+impl Decoder {
+    pub fn new(mode: Mode, max: usize) -> Self {
+        Decoder {
+            mode,
+            max: max.max(1),
+            buf: Vec::new(),
+        }
+    }
+
+    /// True while part of a frame is held (Node calls this "buffering").
+    pub fn is_buffering(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Feeds one chunk; complete frames are appended to `out` (without the `\n` or length prefix).
+    /// After an error the decoder must not be used again.
+    pub fn push(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+        match self.mode {
+            Mode::Json => self.push_json(data, out),
+            Mode::Advanced => self.push_advanced(data, out),
+        }
+    }
+
+    fn push_json(&mut self, mut data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+        if !self.buf.is_empty() {
+            // Finish the held frame first: look for its end in the new data only.
+            match memchr(b'\n', data) {
+                None => {
+                    if self.buf.len() + data.len() > self.max {
+                        return Err(FrameError::TooLong { limit: self.max });
+                    }
+                    self.buf.extend_from_slice(data);
+                    return Ok(());
+                }
+                Some(pos) => {
+                    if self.buf.len() + pos > self.max {
+                        return Err(FrameError::TooLong { limit: self.max });
+                    }
+                    self.buf.extend_from_slice(&data[..pos]);
+                    out.push(std::mem::take(&mut self.buf));
+                    data = &data[pos + 1..];
+                }
+            }
+        }
+        // The held buffer is empty: cut complete lines straight out of `data`.
+        while let Some(pos) = memchr(b'\n', data) {
+            if pos > self.max {
+                return Err(FrameError::TooLong { limit: self.max });
+            }
+            out.push(data[..pos].to_vec());
+            data = &data[pos + 1..];
+        }
+        if data.len() > self.max {
+            return Err(FrameError::TooLong { limit: self.max });
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn push_advanced(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        loop {
+            let avail = self.buf.len() - start;
+            if avail < 4 {
+                break;
+            }
+            let b = &self.buf[start..start + 4];
+            let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if len == 0 {
+                return Err(FrameError::ZeroLength);
+            }
+            if len > self.max {
+                return Err(FrameError::TooLong { limit: self.max });
+            }
+            if avail < 4 + len {
+                // Reserve the whole frame once so a large message does not grow by doubling.
+                if start == 0 {
+                    self.buf.reserve_exact(4 + len - avail);
+                }
+                break;
+            }
+            if start == 0 && avail == 4 + len {
+                // The buffer holds exactly one frame: hand it over without copying it again.
+                let mut whole = std::mem::take(&mut self.buf);
+                whole.drain(..4);
+                out.push(whole);
+                return Ok(());
+            }
+            out.push(self.buf[start + 4..start + 4 + len].to_vec());
+            start += 4 + len;
+        }
+        if start > 0 {
+            self.buf.drain(..start);
+        }
+        Ok(())
+    }
+}
+
+/// Encodes one advanced frame header for a body of `len` bytes.
+pub fn advanced_header(len: usize) -> [u8; 4] {
+    (len as u32).to_be_bytes()
+}
+
+pub(crate) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(dec: &mut Decoder, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for c in chunks {
+            dec.push(c, &mut out).expect("decode");
+        }
+        out
+    }
+
+    #[test]
+    fn json_many_messages_in_one_read() {
+        let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
+        let out = feed(&mut d, &[b"{\"a\":1}\n\"x\"\n42\n"]);
+        assert_eq!(
+            out,
+            vec![b"{\"a\":1}".to_vec(), b"\"x\"".to_vec(), b"42".to_vec()]
+        );
+        assert!(!d.is_buffering());
+    }
+
+    #[test]
+    fn json_split_reads_and_partial_tail() {
+        let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
+        let out = feed(
+            &mut d,
+            &[b"{\"cmd\":\"NO", b"DE_CLUSTER\"}\n{\"b\"", b":2}"],
+        );
+        assert_eq!(out, vec![b"{\"cmd\":\"NODE_CLUSTER\"}".to_vec()]);
+        assert!(d.is_buffering());
+        let out = feed(&mut d, &[b"\n"]);
+        assert_eq!(out, vec![b"{\"b\":2}".to_vec()]);
+        assert!(!d.is_buffering());
+    }
+
+    #[test]
+    fn json_utf8_split_across_reads() {
+        let text = "\"h\u{e9}llo \u{2713} \u{2028}\"".as_bytes().to_vec();
+        let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        for b in &text {
+            d.push(&[*b], &mut out).expect("decode");
+        }
+        d.push(b"\n", &mut out).expect("decode");
+        assert_eq!(out, vec![text.clone()]);
+        assert_eq!(
+            std::str::from_utf8(&out[0]).ok(),
+            Some("\"h\u{e9}llo \u{2713} \u{2028}\"")
+        );
+    }
+
+    #[test]
+    fn json_one_mib_message_in_64k_chunks() {
+        let mut msg = vec![b'"'];
+        msg.extend(std::iter::repeat(b'x').take(1 << 20));
+        msg.extend_from_slice(b"\"\n");
+        let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        for chunk in msg.chunks(65536) {
+            d.push(chunk, &mut out).expect("decode");
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].len(), (1 << 20) + 2);
+    }
+
+    #[test]
+    fn json_blank_line_is_an_empty_frame() {
+        let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
+        let out = feed(&mut d, &[b"\n1\n"]);
+        assert_eq!(out, vec![Vec::new(), b"1".to_vec()]);
+    }
+
+    #[test]
+    fn json_limit_is_enforced_without_newline() {
+        let mut d = Decoder::new(Mode::Json, 16);
+        let mut out = Vec::new();
+        d.push(b"0123456789", &mut out).expect("under the limit");
+        assert_eq!(
+            d.push(b"0123456789", &mut out),
+            Err(FrameError::TooLong { limit: 16 })
+        );
+        let mut d = Decoder::new(Mode::Json, 4);
+        assert_eq!(
+            d.push(b"123456\n", &mut out),
+            Err(FrameError::TooLong { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn advanced_split_header_and_body() {
+        let body = [0xff, 0x0f, 0x49, 0x02];
+        let mut wire = advanced_header(body.len()).to_vec();
+        wire.extend_from_slice(&body);
+        wire.extend_from_slice(&wire.clone());
+        let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        for b in &wire {
+            d.push(&[*b], &mut out).expect("decode");
+        }
+        assert_eq!(out, vec![body.to_vec(), body.to_vec()]);
+        assert!(!d.is_buffering());
+    }
+
+    #[test]
+    fn advanced_zero_length_and_oversize() {
+        let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
+        let mut out = Vec::new();
+        assert_eq!(d.push(&[0, 0, 0, 0], &mut out), Err(FrameError::ZeroLength));
+        let mut d = Decoder::new(Mode::Advanced, 100);
+        assert_eq!(
+            d.push(&[0, 0, 1, 0], &mut out),
+            Err(FrameError::TooLong { limit: 100 })
+        );
+    }
+
+    #[test]
+    fn advanced_many_frames_in_one_read() {
+        let mut wire = Vec::new();
+        for i in 0..5u8 {
+            wire.extend_from_slice(&advanced_header(3));
+            wire.extend_from_slice(&[0xff, 0x0f, i]);
+        }
+        let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
+        let out = feed(&mut d, &[&wire]);
+        assert_eq!(out.len(), 5);
+        assert_eq!(out[4], vec![0xff, 0x0f, 4]);
+    }
+}

@@ -1,0 +1,193 @@
+//! The wire vocabulary: telling internal messages from user messages (PROTOCOL.md §3.1) and
+//! building the primary's own messages with Node's field order (§4.2).
+
+use serde_json::{Map, Value};
+
+/// A decoded frame, classified by its top-level `cmd` only.
+#[derive(Debug)]
+pub enum Incoming {
+    /// `{cmd: "NODE_..."}` (string cmd longer than 5 characters starting with `NODE_`).
+    Internal(Map<String, Value>),
+    /// Anything else; json mode keeps the text for JS to parse, advanced mode the V8 bytes.
+    User(UserBody),
+}
+
+#[derive(Debug)]
+pub enum UserBody {
+    Json(String),
+    Advanced(Vec<u8>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum MessageError {
+    Empty,
+    InvalidUtf8,
+    InvalidJson(String),
+    InvalidAdvanced(String),
+}
+
+impl std::fmt::Display for MessageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MessageError::Empty => write!(f, "empty message (blank line)"),
+            MessageError::InvalidUtf8 => write!(f, "message is not valid UTF-8"),
+            MessageError::InvalidJson(e) => write!(f, "message is not valid JSON: {e}"),
+            MessageError::InvalidAdvanced(e) => write!(f, "message is not a valid V8 value: {e}"),
+        }
+    }
+}
+
+pub fn is_internal_cmd(cmd: &str) -> bool {
+    cmd.len() > 5 && cmd.starts_with("NODE_")
+}
+
+/// Classifies one json-mode frame. Only frames that could be internal are parsed here; user
+/// messages are validated for UTF-8 and non-emptiness and otherwise parsed once, by JS.
+pub fn classify_json(frame: Vec<u8>) -> Result<Incoming, MessageError> {
+    let text = String::from_utf8(frame).map_err(|_| MessageError::InvalidUtf8)?;
+    let trimmed = text.trim_start_matches([' ', '\t', '\r', '\n']);
+    if trimmed.is_empty() {
+        return Err(MessageError::Empty);
+    }
+    if trimmed.starts_with('{') && text.contains("\"NODE_") {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => {
+                if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
+                    return Ok(Incoming::Internal(map));
+                }
+            }
+            Ok(_) => {}
+            // Deeper than serde's recursion limit or otherwise unusual: JSON.parse decides.
+            Err(e) if e.is_syntax() && !e.to_string().contains("recursion") => {
+                return Err(MessageError::InvalidJson(e.to_string()));
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(Incoming::User(UserBody::Json(text)))
+}
+
+/// Serializes a message for the wire in json mode: the JSON text and one `\n`.
+pub fn json_frame(value: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec());
+    out.push(b'\n');
+    out
+}
+
+/// An object built in insertion order (serde_json's `preserve_order`).
+pub struct Obj(Map<String, Value>);
+
+impl Obj {
+    pub fn new() -> Self {
+        Obj(Map::new())
+    }
+    pub fn cluster() -> Self {
+        Obj::new().with("cmd", "NODE_CLUSTER")
+    }
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.0.insert(key.to_string(), value.into());
+        self
+    }
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+impl Default for Obj {
+    fn default() -> Self {
+        Obj::new()
+    }
+}
+
+/// The `NODE_HANDLE` envelope that carries `msg` together with one descriptor.
+pub fn handle_envelope(kind: &str, msg: Value) -> Value {
+    Obj::new()
+        .with("cmd", "NODE_HANDLE")
+        .with("type", kind)
+        .with("msg", msg)
+        .into_value()
+}
+
+/// JavaScript's template-literal rendering of a JSON value, used to build handle keys exactly as
+/// Node's primary does (`${address}:${port}:${addressType}:${fd}:${index}`).
+pub fn js_template(v: Option<&Value>) -> String {
+    match v {
+        None => "undefined".to_string(),
+        Some(Value::Null) => "null".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                i.to_string()
+            } else if let Some(f) = n.as_f64() {
+                if f.fract() == 0.0 && f.abs() < 1e21 {
+                    format!("{}", f as i64)
+                } else {
+                    f.to_string()
+                }
+            } else {
+                n.to_string()
+            }
+        }
+        Some(Value::Array(_)) | Some(Value::Object(_)) => "[object Object]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_only_by_top_level_cmd() {
+        let f = |s: &str| classify_json(s.as_bytes().to_vec());
+        assert!(matches!(
+            f(r#"{"cmd":"NODE_CLUSTER","act":"online","seq":0}"#),
+            Ok(Incoming::Internal(_))
+        ));
+        assert!(matches!(f(r#"{"cmd":"NODE_"}"#), Ok(Incoming::User(_))));
+        assert!(matches!(f(r#"{"cmd":"node_x"}"#), Ok(Incoming::User(_))));
+        assert!(matches!(
+            f(r#"{"a":{"cmd":"NODE_CLUSTER"}}"#),
+            Ok(Incoming::User(_))
+        ));
+        assert!(matches!(f(r#"["NODE_CLUSTER"]"#), Ok(Incoming::User(_))));
+        assert!(matches!(
+            f(r#"{"cmd":1,"x":"NODE_HANDLE"}"#),
+            Ok(Incoming::User(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_frames() {
+        assert_eq!(classify_json(Vec::new()).err(), Some(MessageError::Empty));
+        assert_eq!(
+            classify_json(vec![0xff, 0xfe]).err(),
+            Some(MessageError::InvalidUtf8)
+        );
+        assert!(matches!(
+            classify_json(br#"{"cmd":"NODE_CLUSTER","#.to_vec()),
+            Err(MessageError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn field_order_is_kept() {
+        let v = Obj::cluster()
+            .with("act", "disconnect")
+            .with("seq", 0)
+            .into_value();
+        assert_eq!(
+            json_frame(&v),
+            b"{\"cmd\":\"NODE_CLUSTER\",\"act\":\"disconnect\",\"seq\":0}\n".to_vec()
+        );
+    }
+
+    #[test]
+    fn keys_render_like_js() {
+        assert_eq!(js_template(None), "undefined");
+        assert_eq!(js_template(Some(&Value::Null)), "null");
+        assert_eq!(js_template(Some(&serde_json::json!(4))), "4");
+        assert_eq!(js_template(Some(&serde_json::json!("udp4"))), "udp4");
+        assert_eq!(js_template(Some(&serde_json::json!(-1))), "-1");
+    }
+}

@@ -1,0 +1,6 @@
+//! Worker processes: spawning (socketpair on the ipc fd, env, stdio, cwd, uid/gid) and exit
+//! watching through a pidfd (libuv owns SIGCHLD in a Node process, so no signal handler here).
+
+pub mod child;
+pub mod signal;
+pub mod spawn;

@@ -1,0 +1,380 @@
+//! Server sharing (PROTOCOL.md §4.3-4.10): answering `queryServer`, round-robin distribution of
+//! accepted connections, and shared handles (SCHED_NONE and UDP).
+
+pub mod listen;
+pub mod round_robin;
+pub mod shared;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::ipc::message::{js_template, Obj};
+use round_robin::RoundRobin;
+use shared::SharedHandle;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// `cluster.SCHED_NONE` (1): workers accept on a shared socket.
+    None,
+    /// `cluster.SCHED_RR` (2): the engine accepts and hands connections out in turn.
+    RoundRobin,
+}
+
+/// How the scheduler reaches workers; implemented by the cluster layer.
+pub trait Link {
+    /// Sends a NODE_CLUSTER message (`seq` is appended), wrapped in a NODE_HANDLE envelope of
+    /// type `envelope` with `fd` when given. Returns the seq used, or None when the worker's
+    /// channel is closed (nothing is sent and no seq is used).
+    fn send_cluster(
+        &self,
+        worker: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+    ) -> Option<u64>;
+    /// The primary's working directory, for unix socket paths.
+    fn cwd(&self) -> Option<std::path::PathBuf>;
+}
+
+pub(crate) enum Handle {
+    Rr(RoundRobin),
+    Shared(SharedHandle),
+}
+
+/// A connection handed to a worker and not yet answered.
+struct InFlight {
+    key: String,
+    conn: Arc<OwnedFd>,
+}
+
+pub struct Scheduler {
+    policy: Policy,
+    handles: HashMap<String, Handle>,
+    /// The first truthy `data` seen per key, echoed in every reply (TLS ticket keys).
+    data: HashMap<String, Value>,
+    in_flight: HashMap<(u32, u64), InFlight>,
+}
+
+pub type SchedulerRef = Rc<RefCell<Scheduler>>;
+
+fn field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
+    m.get(k)
+}
+
+fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
+    m.get(k)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+}
+
+impl Scheduler {
+    pub fn new() -> SchedulerRef {
+        Rc::new(RefCell::new(Scheduler {
+            policy: Policy::RoundRobin,
+            handles: HashMap::new(),
+            data: HashMap::new(),
+            in_flight: HashMap::new(),
+        }))
+    }
+
+    pub fn set_policy(&mut self, p: Policy) {
+        self.policy = p;
+    }
+
+    /// Number of live server handles (for leak checks).
+    pub fn handle_count(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Answers a worker's `queryServer`.
+    pub fn query_server(
+        this: &SchedulerRef,
+        link: &Rc<dyn Link>,
+        worker: u32,
+        msg: &Map<String, Value>,
+    ) {
+        let key = format!(
+            "{}:{}:{}:{}:{}",
+            js_template(field(msg, "address")),
+            js_template(field(msg, "port")),
+            js_template(field(msg, "addressType")),
+            js_template(field(msg, "fd")),
+            js_template(field(msg, "index")),
+        );
+        let ack = msg.get("seq").cloned().unwrap_or(Value::Null);
+        let is_udp =
+            matches!(msg.get("addressType"), Some(Value::String(t)) if t == "udp4" || t == "udp6");
+        let mut me = this.borrow_mut();
+        let truthy = |v: &Value| {
+            !matches!(v, Value::Null | Value::Bool(false))
+                && v.as_f64() != Some(0.0)
+                && v.as_str() != Some("")
+        };
+        if let Some(d) = msg.get("data") {
+            if truthy(d) && !me.data.get(&key).is_some_and(truthy) {
+                me.data.insert(key.clone(), d.clone());
+            }
+        }
+        let data = me.data.get(&key).cloned().unwrap_or(Value::Null);
+        let reply = |errno: Value| {
+            Obj::cluster()
+                .with("errno", errno)
+                .with("key", key.as_str())
+                .with("ack", ack.clone())
+                .with("data", data.clone())
+        };
+
+        if me.policy == Policy::None || is_udp {
+            if !me.handles.contains_key(&key) {
+                match SharedHandle::create(msg, is_udp, link.cwd()) {
+                    Ok(h) => {
+                        me.handles.insert(key.clone(), Handle::Shared(h));
+                    }
+                    Err(errno) => {
+                        me.data.remove(&key);
+                        drop(me);
+                        link.send_cluster(worker, reply(Value::from(-errno)), None, None);
+                        return;
+                    }
+                }
+            }
+            let Some(Handle::Shared(h)) = me.handles.get_mut(&key) else {
+                // The key is held by a round-robin handle (policy changed): should not happen.
+                return;
+            };
+            h.add(worker);
+            let fd = h.fd();
+            let kind = h.kind();
+            drop(me);
+            link.send_cluster(worker, reply(Value::from(0)), Some(kind), Some(fd));
+            return;
+        }
+
+        if !me.handles.contains_key(&key) {
+            match RoundRobin::create(this, link, &key, msg) {
+                Ok(h) => {
+                    me.handles.insert(key.clone(), Handle::Rr(h));
+                }
+                Err(errno) => {
+                    me.data.remove(&key);
+                    drop(me);
+                    link.send_cluster(worker, reply(Value::from(-errno)), None, None);
+                    return;
+                }
+            }
+        }
+        let Some(Handle::Rr(h)) = me.handles.get_mut(&key) else {
+            return;
+        };
+        h.add(worker);
+        let mut r = reply(Value::Null);
+        if let Some(s) = h.sockname() {
+            r = r.with("sockname", s);
+        }
+        drop(me);
+        link.send_cluster(worker, r, None, None);
+        Scheduler::handoff(this, link, &key, worker);
+    }
+
+    /// Offers the next queued connection of `key` to `worker`, or marks the worker free.
+    pub(crate) fn handoff(this: &SchedulerRef, link: &Rc<dyn Link>, key: &str, worker: u32) {
+        loop {
+            let mut me = this.borrow_mut();
+            let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
+                return;
+            };
+            let Some(conn) = h.take_for(worker) else {
+                return;
+            };
+            drop(me);
+            let msg = Obj::cluster().with("act", "newconn").with("key", key);
+            match link.send_cluster(worker, msg, Some("net.Native"), Some(conn.clone())) {
+                Some(seq) => {
+                    this.borrow_mut().in_flight.insert(
+                        (worker, seq),
+                        InFlight {
+                            key: key.to_string(),
+                            conn,
+                        },
+                    );
+                    return;
+                }
+                None => {
+                    // The worker's channel is gone: keep the connection for someone else.
+                    let mut me = this.borrow_mut();
+                    let next = match me.handles.get_mut(key) {
+                        Some(Handle::Rr(h)) => {
+                            h.requeue_front(conn);
+                            h.remove(worker);
+                            h.pop_free()
+                        }
+                        _ => None,
+                    };
+                    drop(me);
+                    match next {
+                        Some(w) => {
+                            Scheduler::handoff(this, link, key, w);
+                            return;
+                        }
+                        None => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// A new connection accepted on a round-robin handle.
+    pub(crate) fn on_connection(
+        this: &SchedulerRef,
+        link: &Rc<dyn Link>,
+        key: &str,
+        conn: OwnedFd,
+    ) {
+        let next = {
+            let mut me = this.borrow_mut();
+            let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
+                return;
+            };
+            h.enqueue(Arc::new(conn));
+            h.pop_free()
+        };
+        if let Some(w) = next {
+            Scheduler::handoff(this, link, key, w);
+        }
+    }
+
+    /// A reply (`ack`) from a worker; returns false if it answered nothing of the scheduler's.
+    pub fn on_reply(
+        this: &SchedulerRef,
+        link: &Rc<dyn Link>,
+        worker: u32,
+        ack: u64,
+        msg: &Map<String, Value>,
+    ) -> bool {
+        let Some(InFlight { key, conn }) = this.borrow_mut().in_flight.remove(&(worker, ack))
+        else {
+            return false;
+        };
+        let accepted = matches!(msg.get("accepted"), Some(v) if !matches!(v, Value::Null | Value::Bool(false)));
+        if !accepted {
+            let next = {
+                let mut me = this.borrow_mut();
+                match me.handles.get_mut(&key) {
+                    Some(Handle::Rr(h)) => {
+                        h.enqueue(conn);
+                        h.pop_free()
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(w) = next {
+                Scheduler::handoff(this, link, &key, w);
+            }
+        }
+        // Accepted: our copy of the connection closes as the last Arc goes away.
+        Scheduler::handoff(this, link, &key, worker);
+        true
+    }
+
+    /// A worker closed one server (`act: 'close'`).
+    pub fn close(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32, key: &str) {
+        Scheduler::remove_from(this, link, worker, key);
+    }
+
+    fn remove_from(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32, key: &str) {
+        let mut me = this.borrow_mut();
+        let last = match me.handles.get_mut(key) {
+            Some(Handle::Rr(h)) => h.remove(worker),
+            Some(Handle::Shared(h)) => h.remove(worker),
+            None => return,
+        };
+        // Connections in flight to this worker on this key go back to the queue.
+        let mine: Vec<(u32, u64)> = me
+            .in_flight
+            .iter()
+            .filter(|(k, f)| k.0 == worker && f.key == key)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut back = Vec::new();
+        for k in mine {
+            if let Some(f) = me.in_flight.remove(&k) {
+                back.push(f.conn);
+            }
+        }
+        if last {
+            if let Some(h) = me.handles.remove(key) {
+                drop(h);
+            }
+            me.data.remove(key);
+            return;
+        }
+        let mut free = Vec::new();
+        if let Some(Handle::Rr(h)) = me.handles.get_mut(key) {
+            for c in back {
+                h.enqueue(c);
+            }
+            while h.has_queued() {
+                match h.pop_free() {
+                    Some(w) => free.push(w),
+                    None => break,
+                }
+            }
+        }
+        drop(me);
+        for w in free {
+            Scheduler::handoff(this, link, key, w);
+        }
+    }
+
+    /// The worker left (disconnect or exit): remove it from every handle.
+    pub fn remove_worker(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32) {
+        let keys: Vec<String> = {
+            let me = this.borrow();
+            me.handles
+                .iter()
+                .filter(|(_, h)| match h {
+                    Handle::Rr(r) => r.has(worker),
+                    Handle::Shared(s) => s.has(worker),
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        for k in keys {
+            Scheduler::remove_from(this, link, worker, &k);
+        }
+        // In-flight connections on handles the worker had already left.
+        let stale: Vec<(u32, u64)> = this
+            .borrow()
+            .in_flight
+            .keys()
+            .filter(|k| k.0 == worker)
+            .copied()
+            .collect();
+        for k in stale {
+            let f = this.borrow_mut().in_flight.remove(&k);
+            if let Some(f) = f {
+                let next = {
+                    let mut me = this.borrow_mut();
+                    match me.handles.get_mut(&f.key) {
+                        Some(Handle::Rr(h)) => {
+                            h.enqueue(f.conn);
+                            h.pop_free()
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some(w) = next {
+                    Scheduler::handoff(this, link, &f.key, w);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn msg_int(m: &Map<String, Value>, k: &str) -> Option<i64> {
+    int(m, k)
+}

@@ -1,0 +1,212 @@
+//! Round-robin handles (SCHED_RR, §4.5): the engine listens and accepts on its own thread and
+//! hands each connection to the next idle worker; at most one hand-off per worker is in flight.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::io::unix::AsyncFd;
+use tokio::task::JoinHandle;
+
+use super::listen::{self, Errno};
+use super::{msg_int, Link, Scheduler};
+use crate::ipc::fdpass;
+
+pub struct RoundRobin {
+    /// Workers that share this handle, in the order they joined.
+    all: Vec<u32>,
+    /// Idle workers, oldest first.
+    free: VecDeque<u32>,
+    /// Accepted connections not yet handed out.
+    queue: VecDeque<Arc<OwnedFd>>,
+    sockname: Option<Value>,
+    accept_task: JoinHandle<()>,
+    path: Option<PathBuf>,
+}
+
+impl RoundRobin {
+    pub fn create(
+        sched: &Rc<RefCell<Scheduler>>,
+        link: &Rc<dyn Link>,
+        key: &str,
+        msg: &Map<String, Value>,
+    ) -> Result<RoundRobin, Errno> {
+        let address = msg.get("address").and_then(Value::as_str);
+        let port = msg_int(msg, "port");
+        let fd_num = msg_int(msg, "fd");
+        let flags = msg_int(msg, "flags").unwrap_or(0);
+        let backlog = match msg_int(msg, "backlog") {
+            Some(b) if b != 0 => b.clamp(1, i32::MAX as i64) as i32,
+            _ => 511,
+        };
+        let mut path = None;
+        let fd = if let Some(n) = fd_num.filter(|n| *n >= 0) {
+            fdpass::dup_borrowed(n as i32).map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?
+        } else if let Some(p) = port.filter(|p| *p >= 0) {
+            let p = u16::try_from(p).map_err(|_| libc::EINVAL)?;
+            listen::tcp_bind(address, p, flags & 1 != 0, false)?
+        } else {
+            let raw = address.ok_or(libc::EINVAL)?;
+            let bind_path = listen::unix_bind_path(raw, link.cwd());
+            let fd = listen::unix_bind(&bind_path)?;
+            path = Some(bind_path);
+            fd
+        };
+        let cleanup = |err: Errno, path: &Option<PathBuf>| {
+            if let Some(p) = path {
+                let _ = std::fs::remove_file(p);
+            }
+            err
+        };
+        if let Err(err) = listen::listen(&fd, backlog) {
+            return Err(cleanup(err, &path));
+        }
+        if let Some(p) = &path {
+            let readable = msg
+                .get("readableAll")
+                .is_some_and(|v| v.as_bool() == Some(true));
+            let writable = msg
+                .get("writableAll")
+                .is_some_and(|v| v.as_bool() == Some(true));
+            if readable || writable {
+                if let Err(err) = listen::unix_chmod(p, readable, writable) {
+                    return Err(cleanup(err, &path));
+                }
+            }
+        }
+        let sockname = if path.is_some() {
+            None
+        } else {
+            listen::sockname(&fd)
+        };
+        if let Some(n) = fd_num.filter(|n| *n >= 0) {
+            // Nonblocking is required by the accept loop; the primary's own fd shares the flag.
+            let _ = nix::fcntl::fcntl(
+                n as i32,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            );
+        }
+        let listener = fdpass::register(fd)
+            .map_err(|e| cleanup(e.raw_os_error().unwrap_or(libc::EIO), &path))?;
+        let accept_task = tokio::task::spawn_local(accept_loop(
+            Rc::downgrade(sched),
+            link.clone(),
+            key.to_string(),
+            listener,
+        ));
+        Ok(RoundRobin {
+            all: Vec::new(),
+            free: VecDeque::new(),
+            queue: VecDeque::new(),
+            sockname,
+            accept_task,
+            path,
+        })
+    }
+
+    pub fn sockname(&self) -> Option<Value> {
+        self.sockname.clone()
+    }
+
+    pub fn add(&mut self, worker: u32) {
+        if !self.all.contains(&worker) {
+            self.all.push(worker);
+        }
+    }
+
+    pub fn has(&self, worker: u32) -> bool {
+        self.all.contains(&worker)
+    }
+
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// The next connection for `worker`; with none queued the worker becomes free.
+    pub fn take_for(&mut self, worker: u32) -> Option<Arc<OwnedFd>> {
+        if !self.all.contains(&worker) {
+            return None;
+        }
+        match self.queue.pop_front() {
+            Some(c) => Some(c),
+            None => {
+                if !self.free.contains(&worker) {
+                    self.free.push_back(worker);
+                }
+                None
+            }
+        }
+    }
+
+    pub fn enqueue(&mut self, conn: Arc<OwnedFd>) {
+        self.queue.push_back(conn);
+    }
+
+    pub fn requeue_front(&mut self, conn: Arc<OwnedFd>) {
+        self.queue.push_front(conn);
+    }
+
+    pub fn pop_free(&mut self) -> Option<u32> {
+        self.free.pop_front()
+    }
+
+    /// Removes a worker; returns true when it was the last one (queued connections are closed
+    /// and the listener stops when the handle is dropped).
+    pub fn remove(&mut self, worker: u32) -> bool {
+        if !self.all.contains(&worker) {
+            return false;
+        }
+        self.all.retain(|w| *w != worker);
+        self.free.retain(|w| *w != worker);
+        self.all.is_empty()
+    }
+}
+
+impl Drop for RoundRobin {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+        self.queue.clear();
+        if let Some(p) = &self.path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+async fn accept_loop(
+    sched: Weak<RefCell<Scheduler>>,
+    link: Rc<dyn Link>,
+    key: String,
+    listener: AsyncFd<OwnedFd>,
+) {
+    loop {
+        let mut guard = match listener.readable().await {
+            Ok(g) => g,
+            Err(_) => return,
+        };
+        loop {
+            match fdpass::accept(listener.get_ref().as_fd()) {
+                Ok(Some(conn)) => {
+                    let Some(s) = sched.upgrade() else { return };
+                    Scheduler::on_connection(&s, &link, &key, conn);
+                }
+                Ok(None) => {
+                    guard.clear_ready();
+                    break;
+                }
+                Err(err) => {
+                    // Node ignores accept errors. Out of descriptors: back off briefly so the
+                    // pending connection is retried rather than spun on.
+                    guard.clear_ready();
+                    if matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,415 @@
+'use strict';
+// The primary's `cluster` object. The engine (Rust) spawns workers, owns their channels, speaks
+// the protocol and shares servers; this file validates arguments, keeps the EventEmitters and
+// emits what the engine reports, in the order Node's primary would.
+
+const EventEmitter = require('events');
+const path = require('path');
+const net = require('net');
+const dgram = require('dgram');
+const errors = require('./errors.js');
+const { Worker } = require('./worker.js');
+const { WorkerProcess } = require('./process.js');
+const { decodeAdvanced } = require('./serialization.js');
+const native = require('./native.js');
+
+const SCHED_NONE = 1;
+const SCHED_RR = 2;
+const minPort = 1024;
+const maxPort = 65535;
+
+const cluster = new EventEmitter();
+const intercom = new EventEmitter();
+const live = new Map(); // id -> Worker, until both 'disconnect' and 'exit' happened
+
+let ids = 0;
+let initialized = false;
+let debugPortOffset = 1;
+let engine = null;
+let frozenPolicy;
+
+cluster.isWorker = false;
+cluster.isMaster = true;
+cluster.isPrimary = true;
+cluster.Worker = Worker;
+cluster.workers = {};
+cluster.settings = {};
+cluster.SCHED_NONE = SCHED_NONE;
+cluster.SCHED_RR = SCHED_RR;
+
+{
+  const fromEnv = { __proto__: null, none: SCHED_NONE, rr: SCHED_RR }[process.env.NODE_CLUSTER_SCHED_POLICY];
+  cluster.schedulingPolicy = fromEnv === undefined ? SCHED_RR : fromEnv;
+}
+
+function getEngine() {
+  if (engine === null) {
+    const { Engine } = native.load();
+    engine = new Engine(onEngineEvents);
+  }
+  return engine;
+}
+
+cluster.setupPrimary = function setupPrimary(options) {
+  const settings = {
+    args: process.argv.slice(2),
+    exec: process.argv[1],
+    execArgv: process.execArgv,
+    silent: false,
+    ...cluster.settings,
+    ...options,
+  };
+  // Separate V8 profile files per worker when profiling.
+  if (settings.execArgv.some((s) => s.startsWith('--prof')) &&
+      !settings.execArgv.some((s) => s.startsWith('--logfile='))) {
+    settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
+  }
+  cluster.settings = settings;
+  if (initialized === true) {
+    process.nextTick(() => cluster.emit('setup', settings));
+    return;
+  }
+  initialized = true;
+  frozenPolicy = cluster.schedulingPolicy; // frozen from here on, as in Node
+  if (frozenPolicy !== SCHED_NONE && frozenPolicy !== SCHED_RR) {
+    const assert = require('assert');
+    assert.fail(`Bad cluster.schedulingPolicy: ${frozenPolicy}`);
+  }
+  getEngine().setPolicy(frozenPolicy);
+  process.nextTick(() => cluster.emit('setup', settings));
+};
+
+cluster.setupMaster = cluster.setupPrimary;
+
+function isUsingInspector(execArgv) {
+  const re = /--inspect(?:-brk|-port)?|--debug-port/;
+  return execArgv.some((a) => re.test(a)) || re.test(process.env.NODE_OPTIONS || '');
+}
+
+function validatePort(port) {
+  const n = typeof port === 'string' && port.trim() !== '' ? Number(port) : port;
+  if ((typeof n !== 'number') || n !== (n | 0) || n < 0 || n > 0xFFFF) {
+    throw errors.socketBadPort('Port', port, true);
+  }
+  return n;
+}
+
+function stdioStringToArray(stdio, channel) {
+  const options = [];
+  switch (stdio) {
+    case 'ignore':
+    case 'overlapped':
+    case 'pipe': options.push(stdio, stdio, stdio); break;
+    case 'inherit': options.push(0, 1, 2); break;
+    default: throw errors.invalidArgValue('stdio', stdio);
+  }
+  if (channel) options.push(channel);
+  return options;
+}
+
+// The stdio layout child_process.fork() would build: string forms get 'ipc' appended.
+function normalizeStdio(settings) {
+  let stdio = settings.stdio;
+  if (typeof stdio === 'string') stdio = stdioStringToArray(stdio, 'ipc');
+  else if (!Array.isArray(stdio)) stdio = stdioStringToArray(settings.silent ? 'pipe' : 'inherit', 'ipc');
+  else if (!stdio.includes('ipc')) throw errors.ipcRequired('options.stdio');
+  const out = [];
+  let ipcCount = 0;
+  for (let i = 0; i < stdio.length; i++) {
+    let s = stdio[i];
+    if (s == null) s = i < 3 ? 'pipe' : 'ignore';
+    if (s === 'ipc') { ipcCount++; out.push('ipc'); continue; }
+    if (s === 'pipe' || s === 'overlapped') { out.push('pipe'); continue; }
+    if (s === 'ignore') { out.push('ignore'); continue; }
+    if (s === 'inherit') { out.push(i); continue; }
+    if (typeof s === 'number') { out.push(s); continue; }
+    if (s && typeof s === 'object' && typeof s.fd === 'number') { out.push(s.fd); continue; }
+    if (s && typeof s === 'object' && s._handle && typeof s._handle.fd === 'number') { out.push(s._handle.fd); continue; }
+    throw errors.invalidArgValue('stdio', s);
+  }
+  if (ipcCount > 1) throw errors.ipcOnePipe();
+  return out;
+}
+
+function validateId(name, v) {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') throw errors.invalidArgType(`options.${name}`, 'number', v);
+  if (!Number.isInteger(v)) throw errors.outOfRange(`options.${name}`, 'an integer', v);
+  if (v < -2147483648 || v > 2147483647) throw errors.outOfRange(`options.${name}`, '>= -2147483648 && <= 2147483647', v);
+  return v;
+}
+
+function createWorkerProcess(id, env) {
+  const settings = cluster.settings;
+  const workerEnv = { ...process.env, ...env, NODE_UNIQUE_ID: `${id}` };
+  const execArgv = [...settings.execArgv];
+  if (settings.inspectPort === null) throw errors.socketBadPort('Port', null, true);
+  if (isUsingInspector(settings.execArgv)) {
+    let inspectPort;
+    if ('inspectPort' in settings) {
+      inspectPort = typeof settings.inspectPort === 'function' ? settings.inspectPort() : settings.inspectPort;
+      validatePort(inspectPort);
+    } else {
+      inspectPort = process.debugPort + debugPortOffset;
+      if (inspectPort > maxPort) inspectPort = inspectPort - maxPort + minPort - 1;
+      debugPortOffset++;
+    }
+    execArgv.push(`--inspect-port=${inspectPort}`);
+  }
+
+  // What child_process.fork() validates and builds.
+  const modulePath = settings.exec;
+  if (typeof modulePath !== 'string') throw errors.invalidArgType('modulePath', 'string', modulePath);
+  const args = settings.args == null ? [] : settings.args;
+  if (!Array.isArray(args)) throw errors.invalidArgType('args', 'Array', args);
+  if (settings.cwd != null && typeof settings.cwd !== 'string' && !(settings.cwd instanceof URL)) {
+    throw errors.invalidArgType('options.cwd', ['string', 'URL'], settings.cwd);
+  }
+  const cwd = settings.cwd instanceof URL ? require('url').fileURLToPath(settings.cwd) : settings.cwd;
+  const uid = validateId('uid', settings.uid);
+  const gid = validateId('gid', settings.gid);
+  const serialization = settings.serialization === undefined ? 'json' : settings.serialization;
+  if (serialization !== 'json' && serialization !== 'advanced') {
+    throw errors.invalidArgValue('options.serialization', serialization, "must be one of: 'json', 'advanced'");
+  }
+  const stdio = normalizeStdio(settings);
+  const ipcIndex = stdio.indexOf('ipc');
+  const file = process.execPath;
+  const argv = [file, ...execArgv, modulePath, ...args].map(String);
+  for (const a of argv) {
+    if (a.includes('\u0000')) throw errors.invalidArgValue('args', a, 'must be a string without null bytes');
+  }
+  const envPairs = [];
+  for (const key of Object.keys(workerEnv)) {
+    const value = workerEnv[key];
+    if (value !== undefined) envPairs.push(`${key}=${value}`);
+  }
+  envPairs.push(`NODE_CHANNEL_FD=${ipcIndex}`);
+  envPairs.push(`NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`);
+
+  const proc = new WorkerProcess(getEngine(), id, file, argv, serialization);
+  const info = getEngine().spawn({
+    id,
+    file,
+    args: argv,
+    env: envPairs,
+    cwd: cwd == null ? undefined : cwd,
+    uid,
+    gid,
+    stdio,
+    serialization,
+    deathSignal: 9,
+  });
+  if (info.errno != null) {
+    const err = errors.errnoException(info.errno, `spawn ${file}`);
+    err.path = file;
+    err.spawnargs = argv.slice(1);
+    const code = err.code;
+    if (code === 'EACCES' || code === 'EAGAIN' || code === 'EMFILE' || code === 'ENFILE' || code === 'ENOENT') {
+      proc.exitCode = -info.errno;
+      process.nextTick(() => {
+        proc.emit('error', err);
+        maybeCloseAfterFailedSpawn(proc);
+      });
+      return proc;
+    }
+    throw errors.errnoException(info.errno, 'spawn');
+  }
+  proc._attach(info.pid, info.stdio, stdio.map((s) => (s === 'pipe' ? 'pipe' : 'other')));
+  publishSpawn(proc);
+  process.nextTick(() => proc.emit('spawn'));
+  return proc;
+}
+
+function maybeCloseAfterFailedSpawn(proc) {
+  proc._closesGot = proc._closesNeeded - 1;
+  proc.emit('close', proc.exitCode, proc.signalCode);
+}
+
+let spawnChannel;
+function publishSpawn(proc) {
+  if (spawnChannel === undefined) spawnChannel = require('diagnostics_channel').channel('child_process');
+  if (spawnChannel.hasSubscribers) spawnChannel.publish({ process: proc });
+}
+
+function removeWorker(worker) {
+  delete cluster.workers[worker.id];
+  if (Object.keys(cluster.workers).length === 0) intercom.emit('disconnect');
+}
+
+function updateRef() {
+  let alive = false;
+  for (const w of live.values()) {
+    if (!w.isDead() || w.process.connected || w.process._channelOpen) { alive = true; break; }
+  }
+  if (engine !== null) engine.setRef(alive);
+}
+
+cluster.fork = function fork(env) {
+  cluster.setupPrimary();
+  const id = ++ids;
+  const workerProcess = createWorkerProcess(id, env);
+  const worker = new Worker({ id, process: workerProcess });
+
+  worker.on('message', function onMessage(message, handle) {
+    cluster.emit('message', this, message, handle);
+  });
+
+  worker.process.once('exit', (exitCode, signalCode) => {
+    // With the channel already gone this is the last event: forget the worker.
+    if (!worker.isConnected()) removeWorker(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = 'dead';
+    worker.emit('exit', exitCode, signalCode);
+    cluster.emit('exit', worker, exitCode, signalCode);
+  });
+
+  worker.process.once('disconnect', () => {
+    if (worker.isDead()) removeWorker(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = 'disconnected';
+    worker.emit('disconnect');
+    cluster.emit('disconnect', worker);
+  });
+
+  if (workerProcess.pid !== undefined) {
+    live.set(id, worker);
+    updateRef();
+  }
+  process.nextTick(() => cluster.emit('fork', worker));
+  cluster.workers[worker.id] = worker;
+  return worker;
+};
+
+cluster.disconnect = function disconnect(cb) {
+  const workers = Object.keys(cluster.workers);
+  if (workers.length === 0) {
+    process.nextTick(() => intercom.emit('disconnect'));
+  } else {
+    for (const worker of Object.values(cluster.workers)) {
+      if (worker.isConnected()) worker.disconnect();
+    }
+  }
+  if (typeof cb === 'function') intercom.once('disconnect', cb);
+};
+
+Worker.prototype.disconnect = function disconnect() {
+  this.exitedAfterDisconnect = true;
+  if (engine !== null && this.process.connected) engine.disconnect(this.id);
+  removeWorker(this);
+  return this;
+};
+
+Worker.prototype.destroy = function destroy(signo) {
+  const signal = signo || 'SIGTERM';
+  this.process.kill(signal);
+};
+
+// --- engine events -------------------------------------------------------------------------
+
+function toHandle(ev) {
+  switch (ev.handleType) {
+    case 'net.Socket':
+      return new net.Socket({ fd: ev.fd, readable: true, writable: true });
+    case 'net.Native':
+      return new net.Socket({ fd: ev.fd, readable: true, writable: true });
+    case 'net.Server':
+      return new Promise((resolve) => {
+        const server = new net.Server();
+        server.listen({ fd: ev.fd }, () => resolve(server));
+      });
+    case 'dgram.Socket':
+    case 'dgram.Native':
+      return new Promise((resolve) => {
+        const socket = dgram.createSocket(ev.dgramType || 'udp4');
+        socket.bind({ fd: ev.fd }, () => resolve(socket));
+      });
+    default:
+      require('fs').closeSync(ev.fd);
+      return undefined;
+  }
+}
+
+function decodeMessage(worker, ev) {
+  try {
+    return { ok: true, value: ev.text !== undefined ? JSON.parse(ev.text) : decodeAdvanced(ev.data) };
+  } catch (e) {
+    const err = errors.malformedMessage(
+      `Malformed IPC message from worker ${worker.id}: ${e.message}; the worker was disconnected`);
+    engine.close(worker.id);
+    worker.process.emit('error', err);
+    return { ok: false };
+  }
+}
+
+function onEngineEvents() {
+  const events = engine.drain();
+  for (let i = 0; i < events.length; i++) dispatch(events[i]);
+}
+
+function dispatch(ev) {
+  const worker = live.get(ev.id);
+  if (worker === undefined) {
+    if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
+    return;
+  }
+  const proc = worker.process;
+  switch (ev.type) {
+    case 'message': {
+      const decoded = decodeMessage(worker, ev);
+      if (!decoded.ok) return;
+      if (ev.fd === undefined) {
+        proc.emit('message', decoded.value, undefined);
+        return;
+      }
+      const handle = toHandle(ev);
+      if (handle && typeof handle.then === 'function') {
+        handle.then((h) => proc.emit('message', decoded.value, h));
+      } else {
+        proc.emit('message', decoded.value, handle);
+      }
+      return;
+    }
+    case 'online':
+      worker.state = 'online';
+      worker.emit('online');
+      cluster.emit('online', worker);
+      return;
+    case 'listening': {
+      const m = JSON.parse(ev.message);
+      const info = { addressType: m.addressType, address: m.address, port: m.port, fd: m.fd };
+      worker.state = 'listening';
+      worker.emit('listening', info);
+      cluster.emit('listening', worker, info);
+      return;
+    }
+    case 'exitedAfterDisconnect':
+      worker.exitedAfterDisconnect = true;
+      return;
+    case 'disconnect':
+      proc._onChannelClosed();
+      process.nextTick(() => { maybeForget(worker); updateRef(); });
+      return;
+    case 'exit':
+      proc._onExit(ev.code, ev.signal);
+      maybeForget(worker);
+      updateRef();
+      return;
+    case 'error': {
+      const err = errors.malformedMessage(ev.message);
+      err.code = ev.code;
+      proc.emit('error', err);
+      return;
+    }
+    case 'sendDone':
+      proc._onSendDone(ev.token, ev.error);
+      return;
+    default:
+  }
+}
+
+function maybeForget(worker) {
+  if (worker.isDead() && !worker.process._channelOpen) live.delete(worker.id);
+}
+
+module.exports = cluster;

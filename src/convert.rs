@@ -1,0 +1,158 @@
+//! JS <-> engine values: spawn options in, events out.
+
+use napi::bindgen_prelude::*;
+use napi::{Env, JsObject};
+use napi_derive::napi;
+use std::os::fd::IntoRawFd;
+
+use rust_cluster_core::ipc::channel::SendFailure;
+use rust_cluster_core::{Event, Mode, Payload, SpawnRequest, Stdio};
+
+/// What `Engine.spawn` takes; lib/process.js builds it the way child_process.fork would.
+#[napi(object)]
+pub struct SpawnOptions {
+    pub id: u32,
+    pub file: String,
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// One entry per child fd: "pipe", "ignore", "inherit", "ipc" or a number (the primary's fd).
+    pub stdio: Vec<Either<String, i32>>,
+    pub serialization: String,
+    /// Signal number delivered to the worker if the primary dies (0: none).
+    pub death_signal: Option<i32>,
+}
+
+#[napi(object)]
+pub struct SpawnInfo {
+    pub pid: Option<i32>,
+    /// Positive errno when the spawn failed.
+    pub errno: Option<i32>,
+    /// The primary's ends of the stdio pipes by index (null elsewhere); JS owns them.
+    pub stdio: Vec<Option<i32>>,
+}
+
+pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, Mode)> {
+    let mut stdio = Vec::with_capacity(o.stdio.len());
+    for s in o.stdio {
+        stdio.push(match s {
+            Either::A(s) => match s.as_str() {
+                "pipe" | "overlapped" => Stdio::Pipe,
+                "ignore" => Stdio::Ignore,
+                "inherit" => Stdio::Inherit,
+                "ipc" => Stdio::Ipc,
+                other => {
+                    return Err(Error::from_reason(format!(
+                        "unsupported stdio entry {other:?}"
+                    )))
+                }
+            },
+            Either::B(fd) => Stdio::Fd(fd),
+        });
+    }
+    let mode = if o.serialization == "advanced" {
+        Mode::Advanced
+    } else {
+        Mode::Json
+    };
+    Ok((
+        SpawnRequest {
+            file: o.file,
+            args: o.args,
+            env: o.env,
+            cwd: o.cwd,
+            uid: o.uid,
+            gid: o.gid,
+            stdio,
+            death_signal: o.death_signal.unwrap_or(0),
+        },
+        mode,
+    ))
+}
+
+fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
+    match f {
+        SendFailure::Closed => obj.set_named_property("error", env.create_string("closed")?),
+        SendFailure::Errno(e) => obj.set_named_property("error", env.create_int32(e)?),
+    }
+}
+
+pub fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
+    let mut o = env.create_object()?;
+    let set_id = |o: &mut JsObject, t: &str, id: u32| -> Result<()> {
+        o.set_named_property("type", env.create_string(t)?)?;
+        o.set_named_property("id", env.create_uint32(id)?)
+    };
+    match ev {
+        Event::Online { id } => set_id(&mut o, "online", id)?,
+        Event::Listening { id, message } => {
+            set_id(&mut o, "listening", id)?;
+            o.set_named_property("message", env.create_string_from_std(message)?)?;
+        }
+        Event::ExitedAfterDisconnect { id } => set_id(&mut o, "exitedAfterDisconnect", id)?,
+        Event::Message {
+            id,
+            payload,
+            handle,
+        } => {
+            set_id(&mut o, "message", id)?;
+            match payload {
+                Payload::Json(text) => {
+                    o.set_named_property("text", env.create_string_from_std(text)?)?
+                }
+                Payload::Advanced(bytes) => {
+                    o.set_named_property("data", env.create_buffer_with_data(bytes)?.into_raw())?
+                }
+            }
+            if let Some(h) = handle {
+                o.set_named_property("fd", env.create_int32(h.fd.into_raw_fd())?)?;
+                o.set_named_property("handleType", env.create_string_from_std(h.kind)?)?;
+                if let Some(k) = h.key {
+                    o.set_named_property("key", env.create_string_from_std(k)?)?;
+                }
+                if let Some(d) = h.dgram_type {
+                    o.set_named_property("dgramType", env.create_string_from_std(d)?)?;
+                }
+            }
+        }
+        Event::Disconnect { id } => set_id(&mut o, "disconnect", id)?,
+        Event::Exit { id, code, signal } => {
+            set_id(&mut o, "exit", id)?;
+            match code {
+                Some(c) => o.set_named_property("code", env.create_int32(c)?)?,
+                None => o.set_named_property("code", env.get_null()?)?,
+            }
+            match signal {
+                Some(s) => o.set_named_property("signal", env.create_string_from_std(s)?)?,
+                None => o.set_named_property("signal", env.get_null()?)?,
+            }
+        }
+        Event::Error {
+            id,
+            code,
+            message,
+            errno,
+            syscall,
+        } => {
+            set_id(&mut o, "error", id)?;
+            o.set_named_property("code", env.create_string_from_std(code)?)?;
+            o.set_named_property("message", env.create_string_from_std(message)?)?;
+            if let Some(e) = errno {
+                o.set_named_property("errno", env.create_int32(e)?)?;
+            }
+            if let Some(s) = syscall {
+                o.set_named_property("syscall", env.create_string_from_std(s)?)?;
+            }
+        }
+        Event::SendDone { id, token, error } => {
+            set_id(&mut o, "sendDone", id)?;
+            o.set_named_property("token", env.create_double(token as f64)?)?;
+            if let Some(f) = error {
+                failure_value(env, &mut o, f)?;
+            }
+        }
+    }
+    Ok(o)
+}

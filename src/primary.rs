@@ -1,0 +1,152 @@
+//! The `Engine` class JS holds: one per process. Events reach JS through one unreferenced
+//! ThreadsafeFunction whose call carries no data; JS then drains every waiting event at once.
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{
+    ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::{Env, JsFunction, JsObject};
+use napi_derive::napi;
+
+use rust_cluster_core::ipc::channel::{SendFailure, SendStatus};
+use rust_cluster_core::{Cluster, EngineError, Policy};
+
+use crate::convert::{event_to_js, spawn_request, SpawnInfo, SpawnOptions};
+use crate::error::to_napi;
+
+/// `send` results, as numbers so the hot path allocates nothing:
+/// -1 written at once; -2 queued as the first message behind an unacknowledged handle;
+/// -3 queued further behind it; -4 channel closed; <= -1000: write failed with errno -(r+1000);
+/// >= 0: queued behind earlier writes, value = bytes now queued.
+const SENT: i64 = -1;
+const HELD_FIRST: i64 = -2;
+const HELD_MORE: i64 = -3;
+const CLOSED: i64 = -4;
+
+#[napi]
+pub struct Engine {
+    cluster: Cluster,
+    tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal>,
+    referenced: bool,
+}
+
+#[napi]
+impl Engine {
+    #[napi(constructor)]
+    pub fn new(env: Env, on_events: JsFunction) -> Result<Self> {
+        let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> =
+            on_events.create_threadsafe_function(0, |_ctx: ThreadSafeCallContext<()>| {
+                Ok(Vec::<()>::new())
+            })?;
+        tsfn.unref(&env)?;
+        let caller = tsfn.clone();
+        let cluster = Cluster::start(Box::new(move || {
+            caller.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }))
+        .map_err(to_napi)?;
+        Ok(Engine {
+            cluster,
+            tsfn,
+            referenced: false,
+        })
+    }
+
+    /// Spawns a worker; returns `{pid}` or `{errno}`.
+    #[napi]
+    pub fn spawn(&self, options: SpawnOptions) -> Result<SpawnInfo> {
+        let id = options.id;
+        let (req, mode) = spawn_request(options)?;
+        match self.cluster.spawn(id, req, mode) {
+            Ok(r) => Ok(SpawnInfo {
+                pid: Some(r.pid),
+                errno: None,
+                stdio: r.stdio,
+            }),
+            Err(EngineError::Sys { errno, .. }) => Ok(SpawnInfo {
+                pid: None,
+                errno: Some(errno),
+                stdio: Vec::new(),
+            }),
+            Err(e) => Err(to_napi(e)),
+        }
+    }
+
+    /// Writes one framed user message (with `fd` as its handle, duplicated by the engine).
+    #[napi]
+    pub fn send(&self, id: u32, frame: Buffer, fd: Option<i32>, token: Option<f64>) -> i64 {
+        let fd = fd.filter(|n| *n >= 0);
+        let res = self.cluster.send(id, &frame, fd, token.map(|t| t as u64));
+        match res {
+            Ok(SendStatus::Written) => SENT,
+            Ok(SendStatus::Queued {
+                behind_handle: Some(1),
+                ..
+            }) => HELD_FIRST,
+            Ok(SendStatus::Queued {
+                behind_handle: Some(_),
+                ..
+            }) => HELD_MORE,
+            Ok(SendStatus::Queued { queued_bytes, .. }) => queued_bytes as i64,
+            Err(SendFailure::Closed) => CLOSED,
+            Err(SendFailure::Errno(e)) => -1000 - i64::from(e),
+        }
+    }
+
+    /// The primary's `worker.disconnect()`; false when the channel was already closed.
+    #[napi]
+    pub fn disconnect(&self, id: u32) -> bool {
+        self.cluster.disconnect_worker(id)
+    }
+
+    /// `worker.process.disconnect()`: closes the channel.
+    #[napi]
+    pub fn close(&self, id: u32) {
+        self.cluster.close_channel(id)
+    }
+
+    #[napi]
+    pub fn queued_bytes(&self, id: u32) -> f64 {
+        self.cluster.queued_bytes(id) as f64
+    }
+
+    /// 1 = SCHED_NONE, 2 = SCHED_RR.
+    #[napi]
+    pub fn set_policy(&self, policy: u32) {
+        self.cluster.set_policy(if policy == 1 {
+            Policy::None
+        } else {
+            Policy::RoundRobin
+        })
+    }
+
+    #[napi]
+    pub fn set_max_frame(&self, bytes: f64) {
+        if bytes.is_finite() && bytes >= 1.0 {
+            self.cluster.set_max_frame(bytes as usize)
+        }
+    }
+
+    /// Keeps the Node event loop alive (while workers live) or lets it exit.
+    #[napi]
+    pub fn set_ref(&mut self, env: Env, on: bool) -> Result<()> {
+        if on != self.referenced {
+            if on {
+                self.tsfn.refer(&env)?;
+            } else {
+                self.tsfn.unref(&env)?;
+            }
+            self.referenced = on;
+        }
+        Ok(())
+    }
+
+    /// Every event waiting, oldest first.
+    #[napi]
+    pub fn drain(&self, env: Env) -> Result<Vec<JsObject>> {
+        self.cluster
+            .drain_events()
+            .into_iter()
+            .map(|ev| event_to_js(&env, ev))
+            .collect()
+    }
+}
