@@ -58,7 +58,7 @@ pub fn classify_json(frame: Vec<u8>) -> Result<Incoming, MessageError> {
             }
             Ok(_) => {}
             // Deeper than serde's recursion limit or otherwise unusual: JSON.parse decides.
-            Err(e) if e.is_syntax() && !e.to_string().contains("recursion") => {
+            Err(e) if !e.to_string().contains("recursion limit") => {
                 return Err(MessageError::InvalidJson(e.to_string()));
             }
             Err(_) => {}
