@@ -293,10 +293,8 @@ impl Reader {
         }
         match map.get("act").and_then(Value::as_str) {
             Some("online") => events.push(Event::Online { id }),
-            Some("queryServer") => {
-                if !core.detached.borrow().contains(&id) {
-                    Scheduler::query_server(&core.sched, &link, id, &map);
-                }
+            Some("queryServer") if !core.detached.borrow().contains(&id) => {
+                Scheduler::query_server(&core.sched, &link, id, &map);
             }
             Some("listening") => events.push(Event::Listening {
                 id,

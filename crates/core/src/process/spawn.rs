@@ -262,12 +262,12 @@ unsafe fn child_exec(plan: ChildPlan<'_>) -> ! {
     // Move every source above the targets first, then onto its target (dup2 clears CLOEXEC).
     let mut high = [0 as RawFd; 64];
     let n = plan.sources.len().min(high.len());
-    for i in 0..n {
-        let fd = libc::fcntl(plan.sources[i], libc::F_DUPFD_CLOEXEC, plan.count.max(3));
+    for (slot, src) in high.iter_mut().zip(plan.sources.iter()) {
+        let fd = libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, plan.count.max(3));
         if fd < 0 {
             fail(err_w);
         }
-        high[i] = fd;
+        *slot = fd;
     }
     for (i, fd) in high.iter().enumerate().take(n) {
         if libc::dup2(*fd, i as RawFd) < 0 {

@@ -182,7 +182,7 @@ impl Scheduler {
 
     /// Offers the next queued connection of `key` to `worker`, or marks the worker free.
     pub(crate) fn handoff(this: &SchedulerRef, link: &Rc<dyn Link>, key: &str, worker: u32) {
-        loop {
+        let conn = {
             let mut me = this.borrow_mut();
             let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
                 return;
@@ -190,41 +190,25 @@ impl Scheduler {
             let Some(conn) = h.take_for(worker) else {
                 return;
             };
-            drop(me);
-            let msg = Obj::cluster().with("act", "newconn").with("key", key);
-            match link.send_cluster(worker, msg, Some("net.Native"), Some(conn.clone())) {
-                Some(seq) => {
-                    this.borrow_mut().in_flight.insert(
-                        (worker, seq),
-                        InFlight {
-                            key: key.to_string(),
-                            conn,
-                        },
-                    );
-                    return;
-                }
-                None => {
-                    // The worker's channel is gone: keep the connection for someone else.
-                    let mut me = this.borrow_mut();
-                    let next = match me.handles.get_mut(key) {
-                        Some(Handle::Rr(h)) => {
-                            h.requeue_front(conn);
-                            h.remove(worker);
-                            h.pop_free()
-                        }
-                        _ => None,
-                    };
-                    drop(me);
-                    match next {
-                        Some(w) => {
-                            Scheduler::handoff(this, link, key, w);
-                            return;
-                        }
-                        None => return,
-                    }
-                }
-            }
+            conn
+        };
+        let msg = Obj::cluster().with("act", "newconn").with("key", key);
+        if let Some(seq) = link.send_cluster(worker, msg, Some("net.Native"), Some(conn.clone())) {
+            this.borrow_mut().in_flight.insert(
+                (worker, seq),
+                InFlight {
+                    key: key.to_string(),
+                    conn,
+                },
+            );
+            return;
         }
+        // The worker's channel is gone: keep the connection for someone else and take the
+        // worker off this handle (which closes the handle if it was the last one).
+        if let Some(Handle::Rr(h)) = this.borrow_mut().handles.get_mut(key) {
+            h.requeue_front(conn);
+        }
+        Scheduler::remove_from(this, link, worker, key);
     }
 
     /// A new connection accepted on a round-robin handle.
