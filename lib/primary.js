@@ -206,11 +206,7 @@ function createWorkerProcess(id, env) {
     err.spawnargs = argv.slice(1);
     const code = err.code;
     if (code === 'EACCES' || code === 'EAGAIN' || code === 'EMFILE' || code === 'ENFILE' || code === 'ENOENT') {
-      proc.exitCode = -info.errno;
-      process.nextTick(() => {
-        proc.emit('error', err);
-        maybeCloseAfterFailedSpawn(proc);
-      });
+      proc._failSpawn(err);
       return proc;
     }
     throw errors.errnoException(info.errno, 'spawn');
@@ -219,11 +215,6 @@ function createWorkerProcess(id, env) {
   publishSpawn(proc);
   process.nextTick(() => proc.emit('spawn'));
   return proc;
-}
-
-function maybeCloseAfterFailedSpawn(proc) {
-  proc._closesGot = proc._closesNeeded - 1;
-  proc.emit('close', proc.exitCode, proc.signalCode);
 }
 
 let spawnChannel;
@@ -343,8 +334,20 @@ function decodeMessage(worker, ev) {
 }
 
 function onEngineEvents() {
-  const events = engine.drain();
-  for (let i = 0; i < events.length; i++) dispatch(events[i]);
+  dispatchFrom(engine.drain(), 0);
+}
+
+// Node learns of a channel's end and of a process exit in different loop turns, and emits
+// 'disconnect' on the tick after the end. One engine batch can hold both, so the rest of a batch
+// waits behind that tick to keep Node's order.
+function dispatchFrom(events, start) {
+  for (let i = start; i < events.length; i++) {
+    dispatch(events[i]);
+    if (events[i].type === 'disconnect' && i + 1 < events.length) {
+      process.nextTick(dispatchFrom, events, i + 1);
+      return;
+    }
+  }
 }
 
 function dispatch(ev) {
@@ -388,7 +391,8 @@ function dispatch(ev) {
       return;
     case 'disconnect':
       proc._onChannelClosed();
-      process.nextTick(() => { maybeForget(worker); updateRef(); });
+      maybeForget(worker);
+      updateRef();
       return;
     case 'exit':
       proc._onExit(ev.code, ev.signal);

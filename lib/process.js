@@ -77,17 +77,30 @@ WorkerProcess.prototype._attach = function _attach(pid, stdioFds, stdioSpec) {
   this.stderr = streams[2] || null;
 };
 
+// The channel reached end-of-file (or was closed by us): like Node, `connected` turns false at
+// once, 'disconnect' follows on the next tick, and the channel counts towards 'close'.
 WorkerProcess.prototype._onChannelClosed = function _onChannelClosed() {
   if (!this._channelOpen) return;
   this._channelOpen = false;
-  const wasConnected = this.connected;
   this.connected = false;
   for (const [, cb] of this._pending) process.nextTick(cb, errors.ipcChannelClosed());
   this._pending.clear();
+  process.nextTick(() => this.emit('disconnect'));
+  maybeClose(this);
+};
+
+// A spawn that failed with ENOENT/EACCES/EAGAIN: Node still opened the channel, reports the error
+// through an exit code of -errno (no 'exit' event), then sees the channel end.
+WorkerProcess.prototype._failSpawn = function _failSpawn(err) {
+  this.connected = true;
+  this._channelOpen = true;
+  this._closesNeeded++;
   process.nextTick(() => {
-    if (wasConnected || this._disconnectRequested) this.emit('disconnect');
+    this.exitCode = err.errno;
+    this.emit('error', err);
     maybeClose(this);
   });
+  setImmediate(() => this._onChannelClosed());
 };
 
 WorkerProcess.prototype._onExit = function _onExit(code, signal) {
@@ -186,9 +199,10 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     if (r === -3) return false;
     return r < MAX_QUEUED;
   }
-  let ex;
-  if (r === -4) ex = errors.ipcChannelClosed();
-  else ex = errors.errnoException(-(r + 1000), 'write');
+  // The engine saw the channel end before this thread did (the worker closed it): Node's write
+  // would be accepted and then fail with EPIPE.
+  const lostRace = r === -4;
+  const ex = errors.errnoException(lostRace ? 32 : -(r + 1000), 'write');
   if (typeof callback === 'function') {
     process.nextTick(callback, ex);
   } else if (!options.swallowErrors && ex.code !== 'EPIPE' && ex.code !== 'ECONNRESET') {
@@ -196,7 +210,7 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     // into an 'error' that would crash a primary without an error listener.
     process.nextTick(() => this.emit('error', ex));
   }
-  return false;
+  return lostRace;
 };
 
 WorkerProcess.prototype.disconnect = function disconnect() {

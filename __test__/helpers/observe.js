@@ -46,7 +46,7 @@ function short(value) {
 }
 
 // A scenario must end on its own; if it hangs, say so and fail.
-function safety(ms = 6000) {
+function safety(ms = 5000) {
   setTimeout(() => {
     obs('safety-timeout', { ms });
     process.exit(99);

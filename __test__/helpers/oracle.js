@@ -1,6 +1,13 @@
 'use strict';
 // Runs a scenario script against one cluster implementation, or against
 // both and checks that they agree.
+//
+//   node --test __test__/                     oracle (Node's cluster) vs rust-cluster
+//   RC_CHECK_ORACLE=1 node --test __test__/   oracle vs a second oracle run: shows
+//                                             that the scenarios are deterministic
+//
+// Scenario scripts (scenarios/*.js) print one JSON observation per stdout
+// line through helpers/observe.js, in the primary and in the workers.
 const assert = require('node:assert');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -36,7 +43,7 @@ function killGroup(pgid) {
 // Spawn `node [execArgv] file [args]` with RC_IMPL=impl in its own process
 // group, in the scenarios directory. Resolves with exit code/signal, output, parsed observations and a
 // list of harness-level problems (timeout, processes left behind).
-function runScenario(file, impl, { args = [], env = {}, execArgv = [], timeoutMs = 10000 } = {}) {
+function runScenario(file, impl, { args = [], env = {}, execArgv = [], timeoutMs = 8000 } = {}) {
   const scriptPath = path.resolve(SCENARIOS, file);
   const childEnv = { ...process.env };
   for (const k of SCRUB) delete childEnv[k];
@@ -151,6 +158,8 @@ function describe(result) {
 // pass. Returns the oracle's summary for further checks.
 // RC_CHECK_ORACLE=1 compares the oracle with a second oracle run instead
 // (to prove a scenario deterministic); it never replaces the default.
+// `t` is the node:test context (unused for now; kept for diagnostics).
+// opts: { args, env, execArgv, timeoutMs, expectExit }.
 async function agree(t, file, opts = {}) {
   const { expectExit = { code: 0, signal: null }, ...runOpts } = opts;
   const other = process.env.RC_CHECK_ORACLE === '1' ? 'node' : 'rust';

@@ -13,13 +13,14 @@ const mode = process.argv[2];
 safety();
 
 if (cluster.isPrimary) {
-  cluster.on('setup', () => obs('C.setup'));
-  cluster.on('fork', (w) => obs('C.fork', { id: w.id, ...snap(w) }));
-  cluster.on('online', (w) => obs('C.online', { id: w.id, ...snap(w) }));
-  cluster.on('disconnect', (w) => obs('C.disconnect', { id: w.id, ...snap(w) }));
-  cluster.on('exit', (w, code, signal) => obs('C.exit', { id: w.id, code, signal, ...snap(w) }));
-  cluster.on('message', function (w, msg, handle) {
-    obs('C.message', { id: w.id, msg, handle, argc: arguments.length });
+  // `same`: the listener got the Worker object that fork() returned.
+  cluster.on('setup', (settings) => obs('C.setup', { isSettings: settings === cluster.settings }));
+  cluster.on('fork', (worker) => obs('C.fork', { same: worker === w, ...snap(worker) }));
+  cluster.on('online', (worker) => obs('C.online', { same: worker === w, ...snap(worker) }));
+  cluster.on('disconnect', (worker) => obs('C.disconnect', { same: worker === w, ...snap(worker) }));
+  cluster.on('exit', (worker, code, signal) => obs('C.exit', { same: worker === w, code, signal, ...snap(worker) }));
+  cluster.on('message', function (worker, msg, handle) {
+    obs('C.message', { same: worker === w, msg, handle, argc: arguments.length });
   });
 
   const w = cluster.fork();
@@ -125,10 +126,12 @@ if (cluster.isPrimary) {
       case 'worker_disconnect':
         r = attempt(() => me.disconnect() === me);
         obs('disconnect() === worker', { ...r, state: me.state, ead: me.exitedAfterDisconnect });
+        obs('again', { ...attempt(() => me.disconnect() === me), state: me.state });
         break;
       case 'worker_kill':
         r = attempt(() => me.kill());
         obs('kill() returned', { ...r, state: me.state, ead: me.exitedAfterDisconnect });
+        obs('again', { ...attempt(() => me.kill()), state: me.state });
         break;
       case 'worker_destroy':
         r = attempt(() => me.destroy());

@@ -26,6 +26,11 @@ const VALUES = [
 if (cluster.isPrimary) {
   const w = cluster.fork();
   let waiting = null; // resolves with the next user message from the worker
+  let lastCluster = null; // arguments of the cluster 'message' event for it
+  cluster.on('message', function (worker, msg, handle) {
+    // Node emits this before the Worker 'message' listeners added by user code.
+    lastCluster = [arguments.length, worker === w, handle === undefined];
+  });
   w.on('message', (msg, handle, ...rest) => {
     const c = lastCluster;
     lastCluster = null;
@@ -37,11 +42,6 @@ if (cluster.isPrimary) {
     } else {
       obs('unexpected message', { msg: short(msg) });
     }
-  });
-  let lastCluster = null;
-  cluster.on('message', function (worker, msg, handle) {
-    // Node emits this before the Worker 'message' listeners added by user code.
-    lastCluster = [arguments.length, worker === w, handle === undefined];
   });
   const nextMessage = () => new Promise((resolve) => { waiting = resolve; });
 

@@ -5,6 +5,7 @@
 // Cases (argv[2]): default, silent, extra_pipe_fd4, ipc_fd4
 const fs = require('node:fs');
 const { once } = require('node:events');
+const { Readable, Writable } = require('node:stream');
 const { cluster, obs, safety } = require('../helpers/observe');
 
 const mode = process.argv[2];
@@ -30,7 +31,14 @@ if (cluster.isPrimary) {
   const proc = w.process;
   obs('stdio', {
     length: proc.stdio.length,
-    entries: proc.stdio.map((s) => (s === null ? null : { readable: s.readable, writable: s.writable })),
+    // Only the documented direction of each pipe: the primary writes to the
+    // worker's fd 0 and reads from the others. (Node's pipes are duplex
+    // sockets; that the other direction is also "open" is not compared.)
+    entries: proc.stdio.map((s, fd) => {
+      if (s === null) return null;
+      return fd === 0 ? { writable: s.writable, isWritable: s instanceof Writable }
+        : { readable: s.readable, isReadable: s instanceof Readable };
+    }),
     stdin: proc.stdin === null ? null : proc.stdin === proc.stdio[0],
     stdout: proc.stdout === null ? null : proc.stdout === proc.stdio[1],
     stderr: proc.stderr === null ? null : proc.stderr === proc.stdio[2],
