@@ -15,6 +15,7 @@ const native = require('./native.js');
 
 const SCHED_NONE = 1;
 const SCHED_RR = 2;
+const DEFAULT_MAX_MESSAGE_BYTES = 536870888;
 const minPort = 1024;
 const maxPort = 65535;
 
@@ -173,6 +174,18 @@ function createWorkerProcess(id, env) {
     throw errors.invalidArgValue('options.serialization', serialization, "must be one of: 'json', 'advanced'");
   }
   const stdio = normalizeStdio(settings);
+  // rust-cluster's own setting: the largest message accepted from a worker before it is
+  // disconnected as hostile (default: the most a Node worker can send, V8's string limit).
+  let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  if (settings.maxMessageBytes !== undefined) {
+    maxMessageBytes = settings.maxMessageBytes;
+    if (typeof maxMessageBytes !== 'number') {
+      throw errors.invalidArgType('options.maxMessageBytes', 'number', maxMessageBytes);
+    }
+    if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
+      throw errors.outOfRange('options.maxMessageBytes', 'a positive integer', maxMessageBytes);
+    }
+  }
   const ipcIndex = stdio.indexOf('ipc');
   const file = process.execPath;
   const argv = [file, ...execArgv, modulePath, ...args].map(String);
@@ -188,6 +201,7 @@ function createWorkerProcess(id, env) {
   envPairs.push(`NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`);
 
   const proc = new WorkerProcess(getEngine(), id, file, argv, serialization);
+  getEngine().setMaxFrame(maxMessageBytes);
   const info = getEngine().spawn({
     id,
     file,

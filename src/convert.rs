@@ -96,8 +96,11 @@ pub fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             id,
             payload,
             handle,
+            credit,
         } => {
             set_id(&mut o, "message", id)?;
+            // The message now belongs to JS: the worker's reader may go on.
+            drop(credit);
             match payload {
                 Payload::Json(text) => {
                     o.set_named_property("text", env.create_string_from_std(text)?)?

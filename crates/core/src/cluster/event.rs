@@ -1,6 +1,10 @@
 //! What the engine reports to its host (the N-API binding), in order, per worker.
 
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use crate::ipc::channel::SendFailure;
 
@@ -10,6 +14,19 @@ pub enum Payload {
     Json(String),
     /// advanced mode: V8 serializer bytes (header included), for `v8.Deserializer`.
     Advanced(Vec<u8>),
+}
+
+impl Payload {
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Json(s) => s.len(),
+            Payload::Advanced(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A descriptor that arrived with a user message (`NODE_HANDLE` envelope).
@@ -33,10 +50,12 @@ pub enum Event {
     /// `{act: 'exitedAfterDisconnect'}` (already acknowledged by the engine).
     ExitedAfterDisconnect { id: u32 },
     /// A user message, optionally with a handle.
+    /// `credit` is returned when the host drains the event.
     Message {
         id: u32,
         payload: Payload,
         handle: Option<PassedHandle>,
+        credit: Option<Credit>,
     },
     /// The channel closed (EOF, reset, or closed by the primary).
     Disconnect { id: u32 },
@@ -60,4 +79,56 @@ pub enum Event {
         token: u64,
         error: Option<SendFailure>,
     },
+}
+
+/// Bytes of one worker's messages that wait for the host. The worker's reader stops reading
+/// (leaving back-pressure to the socket and the worker) while too much is waiting, so a worker
+/// that floods the primary cannot grow its memory without bound.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    bytes: AtomicUsize,
+    drained: Notify,
+}
+
+/// A claim on a worker's backlog, released when the event is handed to the host.
+#[derive(Debug)]
+pub struct Credit {
+    backlog: Arc<Backlog>,
+    bytes: usize,
+}
+
+/// Per-message bookkeeping cost, so floods of tiny messages are bounded too.
+const MESSAGE_OVERHEAD: usize = 64;
+
+impl Backlog {
+    pub fn take(self: &Arc<Self>, payload_len: usize) -> Credit {
+        let bytes = payload_len + MESSAGE_OVERHEAD;
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        Credit {
+            backlog: self.clone(),
+            bytes,
+        }
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Waits until at most `limit` bytes are waiting.
+    pub async fn wait_below(&self, limit: usize) {
+        loop {
+            let notified = self.drained.notified();
+            if self.waiting() <= limit {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Credit {
+    fn drop(&mut self) {
+        self.backlog.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.backlog.drained.notify_waiters();
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::io::unix::AsyncFd;
 
-use super::event::{Event, PassedHandle, Payload};
+use super::event::{Backlog, Event, PassedHandle, Payload};
 use super::primary::{encode, Core};
 use crate::ipc::advanced;
 use crate::ipc::channel::Channel;
@@ -23,6 +23,10 @@ use crate::scheduler::Scheduler;
 /// Reads per wake-up before yielding to other workers (Node reads up to 32 per loop turn).
 const READS_PER_TURN: usize = 32;
 const READ_BUF: usize = 64 * 1024;
+/// Reading from a worker pauses while this many bytes of its messages wait for JS.
+const BACKLOG_LIMIT: usize = 16 * 1024 * 1024;
+/// Descriptors received without a NODE_HANDLE message to claim them: more is hostile.
+const MAX_UNCLAIMED_FDS: usize = 64;
 
 struct Reader {
     id: u32,
@@ -32,6 +36,7 @@ struct Reader {
     buf: Vec<u8>,
     /// Set after a malformed frame: the rest of the stream is discarded until EOF.
     poisoned: bool,
+    backlog: Arc<Backlog>,
 }
 
 enum ReadOutcome {
@@ -62,10 +67,25 @@ pub(crate) async fn run(
         fds: VecDeque::new(),
         buf: vec![0u8; READ_BUF],
         poisoned: false,
+        backlog: Arc::new(Backlog::default()),
     };
+    let backlog = reader.backlog.clone();
     let mut open = true;
     let mut exited = false;
     while open || !exited {
+        if open && backlog.waiting() > BACKLOG_LIMIT {
+            tokio::select! {
+                _ = backlog.wait_below(BACKLOG_LIMIT) => {}
+                // Keep watching the exit meanwhile; the channel is read once JS caught up.
+                status = child::wait_exit(&pidfd), if !exited => {
+                    exited = true;
+                    // What the worker wrote before dying is bounded by the socket buffer.
+                    backlog.wait_below(0).await;
+                    report_exit(&core, id, status, &mut open, &mut reader, &channel);
+                }
+            }
+            continue;
+        }
         tokio::select! {
             ready = channel.io().readable(), if open => {
                 match ready {
@@ -87,26 +107,8 @@ pub(crate) async fn run(
                 }
             }
             status = child::wait_exit(&pidfd), if !exited => {
-                // The process is gone, so its end of the channel is closed: read what it wrote
-                // before dying and report the disconnect first.
-                if open {
-                    loop {
-                        match reader.read(&core, &channel) {
-                            ReadOutcome::MoreLater => continue,
-                            ReadOutcome::Eof => {
-                                open = false;
-                                on_disconnect(&core, id, &channel);
-                                break;
-                            }
-                            ReadOutcome::Drained => break,
-                        }
-                    }
-                }
                 exited = true;
-                core.shared.push(Event::Exit { id, code: status.code, signal: status.signal });
-                if let Some(link) = core.link() {
-                    Scheduler::remove_worker(&core.sched, &link, id);
-                }
+                report_exit(&core, id, status, &mut open, &mut reader, &channel);
             }
         }
     }
@@ -118,6 +120,39 @@ pub(crate) async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     core.detached.borrow_mut().remove(&id);
+}
+
+/// The process is gone, so its end of the channel is closed: read what it wrote before dying
+/// and report the disconnect first, then the exit.
+fn report_exit(
+    core: &Rc<Core>,
+    id: u32,
+    status: child::ExitStatus,
+    open: &mut bool,
+    reader: &mut Reader,
+    channel: &Arc<Channel>,
+) {
+    if *open {
+        loop {
+            match reader.read(core, channel) {
+                ReadOutcome::MoreLater => continue,
+                ReadOutcome::Eof => {
+                    *open = false;
+                    on_disconnect(core, id, channel);
+                    break;
+                }
+                ReadOutcome::Drained => break,
+            }
+        }
+    }
+    core.shared.push(Event::Exit {
+        id,
+        code: status.code,
+        signal: status.signal,
+    });
+    if let Some(link) = core.link() {
+        Scheduler::remove_worker(&core.sched, &link, id);
+    }
 }
 
 fn on_disconnect(core: &Rc<Core>, id: u32, channel: &Arc<Channel>) {
@@ -147,6 +182,10 @@ impl Reader {
                 Ok(n) => {
                     if self.poisoned {
                         self.fds.clear();
+                        continue;
+                    }
+                    if self.fds.len() > MAX_UNCLAIMED_FDS {
+                        self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), &mut events);
                         continue;
                     }
                     let mut frames = Vec::new();
@@ -211,11 +250,16 @@ impl Reader {
             Mode::Advanced => classify_advanced(frame),
         };
         match incoming {
-            Ok(Incoming::User(body)) => events.push(Event::Message {
-                id: self.id,
-                payload: body.into(),
-                handle: None,
-            }),
+            Ok(Incoming::User(body)) => {
+                let payload: Payload = body.into();
+                let credit = Some(self.backlog.take(payload.len()));
+                events.push(Event::Message {
+                    id: self.id,
+                    payload,
+                    handle: None,
+                    credit,
+                });
+            }
             Ok(Incoming::Internal(map)) => self.internal(core, channel, map, events),
             Err(e) => self.malformed(channel, e.to_string(), events),
         }
@@ -271,10 +315,12 @@ impl Reader {
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 };
+                let credit = Some(self.backlog.take(payload.len()));
                 events.push(Event::Message {
                     id: self.id,
                     payload,
                     handle: Some(handle),
+                    credit,
                 });
             }
             "NODE_CLUSTER" => self.cluster(core, map, events),
