@@ -199,10 +199,9 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     if (r === -3) return false;
     return r < MAX_QUEUED;
   }
-  // The engine saw the channel end before this thread did (the worker closed it): Node's write
-  // would be accepted and then fail with EPIPE.
-  const lostRace = r === -4;
-  const ex = errors.errnoException(lostRace ? 32 : -(r + 1000), 'write');
+  // A failed write. When the engine saw the channel end before this thread did (the worker
+  // closed it), Node's write would have failed with EPIPE.
+  const ex = errors.errnoException(r === -4 ? 32 : -(r + 1000), 'write');
   if (typeof callback === 'function') {
     process.nextTick(callback, ex);
   } else if (!options.swallowErrors && ex.code !== 'EPIPE' && ex.code !== 'ECONNRESET') {
@@ -210,7 +209,8 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     // into an 'error' that would crash a primary without an error listener.
     process.nextTick(() => this.emit('error', ex));
   }
-  return lostRace;
+  // Like Node, the return value reflects the write queue, which a failed write left empty.
+  return true;
 };
 
 WorkerProcess.prototype.disconnect = function disconnect() {
