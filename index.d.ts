@@ -4,8 +4,8 @@
 // exactly the ones @types/node declares for `node:cluster`: Cluster, Worker,
 // ClusterSettings, Address, every event overload and the legacy names
 // (isMaster, setupMaster). Nothing is copied; the module below re-exports
-// @types/node's declarations. rust-cluster adds no API of its own yet; when it
-// does, declare the additions inside the module block, after the re-exports.
+// @types/node's declarations. What rust-cluster adds is declared inside the
+// module block, after the re-exports.
 //
 // Why an ambient `declare module` rather than top-level exports:
 // package.json has no "type": "module", so a file with top-level exports would
@@ -27,4 +27,20 @@
 declare module 'rust-cluster' {
     export * from 'node:cluster';
     export { default } from 'node:cluster';
+    import type { ClusterSettings } from 'node:cluster';
+
+    /**
+     * The settings rust-cluster understands beyond node:cluster's. They are read from
+     * `cluster.settings` at each `fork()`, so pass them through `setupPrimary()`:
+     * `cluster.setupPrimary(settings as RustClusterSettings)` keeps TypeScript's excess-property
+     * check quiet.
+     */
+    export interface RustClusterSettings extends ClusterSettings {
+        /**
+         * The largest single message (in bytes) accepted from a worker. A worker that sends a
+         * longer one is disconnected with an `'error'` event (`code: 'ERR_IPC_MALFORMED_MESSAGE'`).
+         * Default: 536870888, the most a Node worker can send.
+         */
+        maxMessageBytes?: number | undefined;
+    }
 }
