@@ -32,7 +32,7 @@ pub struct Engine {
 
 #[napi]
 impl Engine {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, on_events: JsFunction) -> Result<Self> {
         let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> =
             on_events.create_threadsafe_function(0, |_ctx: ThreadSafeCallContext<()>| {
@@ -52,7 +52,7 @@ impl Engine {
     }
 
     /// Spawns a worker; returns `{pid}` or `{errno}`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn spawn(&self, options: SpawnOptions) -> Result<SpawnInfo> {
         let id = options.id;
         let (req, mode) = spawn_request(options)?;
@@ -72,7 +72,7 @@ impl Engine {
     }
 
     /// Writes one framed user message (with `fd` as its handle, duplicated by the engine).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn send(&self, id: u32, frame: Buffer, fd: Option<i32>, token: Option<f64>) -> i64 {
         let fd = fd.filter(|n| *n >= 0);
         let res = self.cluster.send(id, &frame, fd, token.map(|t| t as u64));
@@ -93,24 +93,24 @@ impl Engine {
     }
 
     /// The primary's `worker.disconnect()`; false when the channel was already closed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn disconnect(&self, id: u32) -> bool {
         self.cluster.disconnect_worker(id)
     }
 
     /// `worker.process.disconnect()`: closes the channel.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self, id: u32) {
         self.cluster.close_channel(id)
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn queued_bytes(&self, id: u32) -> f64 {
         self.cluster.queued_bytes(id) as f64
     }
 
     /// 1 = SCHED_NONE, 2 = SCHED_RR.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_policy(&self, policy: u32) {
         self.cluster.set_policy(if policy == 1 {
             Policy::None
@@ -119,7 +119,7 @@ impl Engine {
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_max_frame(&self, bytes: f64) {
         if bytes.is_finite() && bytes >= 1.0 {
             self.cluster.set_max_frame(bytes as usize)
@@ -127,7 +127,7 @@ impl Engine {
     }
 
     /// Keeps the Node event loop alive (while workers live) or lets it exit.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_ref(&mut self, env: Env, on: bool) -> Result<()> {
         if on != self.referenced {
             if on {
@@ -141,7 +141,7 @@ impl Engine {
     }
 
     /// Every event waiting, oldest first.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn drain(&self, env: Env) -> Result<Vec<JsObject>> {
         self.cluster
             .drain_events()

@@ -1,0 +1,28 @@
+//! The advanced-mode decoder and the V8 value reader on arbitrary bytes: no panic, no frame over
+//! the limit, no allocation driven by a length field beyond the input.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rust_cluster_core::ipc::advanced;
+use rust_cluster_core::ipc::frame::{Decoder, Mode};
+
+const LIMIT: usize = 4096;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, rest)) = data.split_first() else { return };
+    let chunk = usize::from(first % 64) + 1;
+    let mut dec = Decoder::new(Mode::Advanced, LIMIT);
+    let mut frames = Vec::new();
+    for piece in rest.chunks(chunk) {
+        if dec.push(piece, &mut frames).is_err() {
+            break;
+        }
+    }
+    for f in &frames {
+        assert!(f.len() <= LIMIT);
+        let _ = advanced::check_header(f);
+        let _ = advanced::decode(f);
+    }
+    // The value reader alone, on the raw input.
+    let _ = advanced::decode(rest);
+});
