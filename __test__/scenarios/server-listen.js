@@ -1,0 +1,112 @@
+'use strict';
+// listen()/bind() variants and errors in one worker (PROTOCOL.md 4.3-4.9,
+// transcripts 21, 22, 20).
+//   argv: <policy> <heldPort>
+//   policy:   rr | none | env (as in server-share.js)
+//   heldPort: a TCP port that another process (the test) keeps listening on
+// The worker runs the steps one after another and keeps every server open,
+// so later steps see the earlier ones. For each step it records the outcome
+// (address, or the error's code/errno/syscall/address/port/message), whether
+// the worker itself holds the socket, which loopback families connect, and
+// for TCP the backlog the listening socket really got. The primary records
+// every 'listening' event (worker and cluster) with its arguments.
+const dgram = require('node:dgram');
+const net = require('node:net');
+const { cluster, obs, safety } = require('../helpers/observe');
+const { holds, listenBacklog, probeConnect, errFields, freePort } = require('./server-common');
+
+const [policy = 'rr', heldArg] = process.argv.slice(2);
+safety(20000);
+
+if (cluster.isPrimary) {
+  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
+  obs('policy', { schedulingPolicy: cluster.schedulingPolicy });
+  cluster.on('listening', (w, addr) => obs('C.listening', { id: w.id, state: w.state, addr }));
+  cluster.on('exit', (w, code, signal) => obs('C.exit', { code, signal, ead: w.exitedAfterDisconnect }));
+  Promise.all([freePort(), freePort()]).then(([free, freeUdp]) => {
+    const w = cluster.fork({ RC_FREE_PORT: free, RC_FREE_UDP_PORT: freeUdp, RC_HELD_PORT: heldArg });
+    w.on('listening', (addr) => obs('W.listening', { state: w.state, addr }));
+    w.on('disconnect', () => obs('W.disconnect', { state: w.state }));
+    w.on('message', (m) => {
+      if (m === 'done') w.disconnect();
+    });
+  });
+} else {
+  const free = Number(process.env.RC_FREE_PORT);
+  const freeUdp = Number(process.env.RC_FREE_UDP_PORT);
+  const held = Number(process.env.RC_HELD_PORT);
+  const ports = {}; // step name -> port it got
+  // Servers that bypass the primary (exclusive) are not closed by the
+  // worker's disconnect: close them before asking for it.
+  const exclusive = [];
+
+  // Start one TCP listen; resolve with what happened.
+  function tcp(name, args, { families = true, backlog = false } = {}) {
+    return new Promise((resolve) => {
+      const server = net.createServer((s) => s.end());
+      if (args[0] && args[0].exclusive) exclusive.push(server);
+      let threw;
+      server.once('error', (err) => resolve({ name, error: errFields(err, args[0] && (args[0].port || args[0])) }));
+      server.once('listening', async () => {
+        const addr = server.address();
+        ports[name] = addr.port;
+        const out = { name, addr, holds: holds('tcp', addr.port) };
+        if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1'), v6: await probeConnect(addr.port, '::1') };
+        if (backlog) out.backlog = listenBacklog(addr.port);
+        resolve(out);
+      });
+      try { server.listen(...args); } catch (err) { threw = { code: err.code, name: err.name }; }
+      if (threw) resolve({ name, threw });
+    });
+  }
+
+  function udp(name, type, args) {
+    return new Promise((resolve) => {
+      const sock = dgram.createSocket(type);
+      if (args[0] && args[0].exclusive) exclusive.push(sock);
+      sock.once('error', (err) => resolve({ name, error: errFields(err, typeof args[0] === 'number' ? args[0] : args[0] && args[0].port) }));
+      sock.once('listening', () => {
+        const addr = sock.address();
+        ports[name] = addr.port;
+        resolve({ name, addr, holds: holds('udp', addr.port) });
+      });
+      try { sock.bind(...args); } catch (err) { resolve({ name, threw: { code: err.code, name: err.name } }); }
+    });
+  }
+
+  const steps = [
+    // port 0, no host: dual stack on '::'
+    () => tcp('listen(0)', [0], { backlog: true }),
+    () => tcp('listen(0) again in the same worker', [0]).then((r) => ({ ...r, differentPort: ports['listen(0)'] !== ports['listen(0) again in the same worker'] })),
+    () => tcp('listen(0, undefined, cb) form', [0, undefined, () => {}], { families: false }),
+    () => tcp('listen(P)', [free], { families: false }),
+    () => tcp('listen(P) again in the same worker', [free], { families: false }),
+    () => tcp('listen(port held by another process)', [held], { families: false }),
+    () => tcp('listen(port held by another process) retried', [held], { families: false }),
+    () => tcp('listen(0, 192.0.2.1)', [0, '192.0.2.1'], { families: false }),
+    () => tcp('listen(0, 127.0.0.1)', [0, '127.0.0.1']),
+    () => tcp('listen(0, ::1)', [0, '::1']),
+    () => tcp('listen(0, ::)', [0, '::']),
+    () => tcp('listen({port:0, host:"::", ipv6Only:true})', [{ port: 0, host: '::', ipv6Only: true }]),
+    () => tcp('listen({port:0, ipv6Only:true}) without a host', [{ port: 0, ipv6Only: true }]),
+    () => tcp('listen({port:0, host:"localhost", backlog:100})', [{ port: 0, host: 'localhost', backlog: 100 }], { backlog: true }),
+    () => tcp('listen({port:0, backlog:7})', [{ port: 0, backlog: 7 }], { families: false, backlog: true }),
+    () => tcp('listen({port:0, exclusive:true})', [{ port: 0, exclusive: true }], { backlog: true }),
+    () => tcp('listen(70000)', [70000], { families: false }),
+    () => udp('udp4 bind(0)', 'udp4', [0]),
+    () => udp('udp4 bind(0) again in the same worker', 'udp4', [0]).then((r) => ({ ...r, differentPort: ports['udp4 bind(0)'] !== ports['udp4 bind(0) again in the same worker'] })),
+    () => udp('udp4 bind(P)', 'udp4', [freeUdp]),
+    () => udp('udp4 bind(P) again in the same worker', 'udp4', [freeUdp]),
+    () => udp('udp4 bind({port:Q, reuseAddr:true})', 'udp4', [{ port: freeUdp + 1, reuseAddr: true }]),
+    () => udp('udp4 bind({port:Q, reuseAddr:true}) again in the same worker', 'udp4', [{ port: freeUdp + 1, reuseAddr: true }]),
+    () => udp('udp6 bind(0, ::1)', 'udp6', [0, '::1']),
+    () => udp('udp4 bind(0, 192.0.2.1)', 'udp4', [0, '192.0.2.1']),
+    () => udp('udp4 bind({port:0, exclusive:true})', 'udp4', [{ port: 0, exclusive: true }]),
+  ];
+
+  (async () => {
+    for (const step of steps) obs('step', await step());
+    await Promise.all(exclusive.map((s) => new Promise((r) => s.close(r))));
+    process.send('done');
+  })();
+}
