@@ -201,6 +201,8 @@ function createWorkerProcess(id, env) {
   envPairs.push(`NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`);
 
   const proc = new WorkerProcess(getEngine(), id, file, argv, serialization);
+  // Node publishes the new ChildProcess before it is spawned (its pid still undefined).
+  publishSpawn(proc);
   getEngine().setMaxFrame(maxMessageBytes);
   const info = getEngine().spawn({
     id,
@@ -226,7 +228,6 @@ function createWorkerProcess(id, env) {
     throw errors.errnoException(info.errno, 'spawn');
   }
   proc._attach(info.pid, info.stdio, stdio.map((s) => (s === 'pipe' ? 'pipe' : 'other')));
-  publishSpawn(proc);
   process.nextTick(() => proc.emit('spawn'));
   return proc;
 }
