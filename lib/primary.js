@@ -313,26 +313,35 @@ Worker.prototype.destroy = function destroy(signo) {
 
 // --- engine events -------------------------------------------------------------------------
 
-function toHandle(ev) {
+// The object a received descriptor becomes, by envelope type (Node's handle conversion,
+// receiving side). Servers and dgram sockets are delivered once they are listening or bound.
+function toHandle(ev, deliver) {
   switch (ev.handleType) {
     case 'net.Socket':
-      return new net.Socket({ fd: ev.fd, readable: true, writable: true });
-    case 'net.Native':
-      return new net.Socket({ fd: ev.fd, readable: true, writable: true });
-    case 'net.Server':
-      return new Promise((resolve) => {
-        const server = new net.Server();
-        server.listen({ fd: ev.fd }, () => resolve(server));
-      });
+      deliver(new net.Socket({ fd: ev.fd, readable: true, writable: true }));
+      return;
+    case 'net.Native': {
+      // The raw TCP/Pipe handle, taken from a socket wrapped around the descriptor.
+      const socket = new net.Socket({ fd: ev.fd, readable: false, writable: false });
+      const handle = socket._handle;
+      socket._handle = null;
+      deliver(handle);
+      return;
+    }
+    case 'net.Server': {
+      const server = new net.Server();
+      server.listen({ fd: ev.fd }, () => deliver(server));
+      return;
+    }
     case 'dgram.Socket':
-    case 'dgram.Native':
-      return new Promise((resolve) => {
-        const socket = dgram.createSocket(ev.dgramType || 'udp4');
-        socket.bind({ fd: ev.fd }, () => resolve(socket));
-      });
+    case 'dgram.Native': {
+      const socket = dgram.createSocket(ev.dgramType || 'udp4');
+      socket.bind({ fd: ev.fd }, () => deliver(socket));
+      return;
+    }
     default:
       require('fs').closeSync(ev.fd);
-      return undefined;
+      deliver(undefined);
   }
 }
 
@@ -365,7 +374,16 @@ function dispatchFrom(events, start) {
   }
 }
 
+// Events of a worker that arrive while a received handle is still being converted wait for it:
+// in Node nothing the worker sent after a handle can be read before the handle was answered.
+const held = new Map(); // worker id -> events waiting
+
 function dispatch(ev) {
+  const queue = held.get(ev.id);
+  if (queue !== undefined) {
+    queue.push(ev);
+    return;
+  }
   const worker = live.get(ev.id);
   if (worker === undefined) {
     if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
@@ -380,14 +398,24 @@ function dispatch(ev) {
         proc.emit('message', decoded.value, undefined);
         return;
       }
-      const handle = toHandle(ev);
-      if (handle && typeof handle.then === 'function') {
-        handle.then((h) => proc.emit('message', decoded.value, h));
-      } else {
-        proc.emit('message', decoded.value, handle);
-      }
+      const waiting = [];
+      held.set(ev.id, waiting);
+      let sync = true;
+      toHandle(ev, (handle) => {
+        const release = () => {
+          held.delete(ev.id);
+          proc.emit('message', decoded.value, handle);
+          for (const later of waiting) dispatch(later);
+        };
+        if (sync) process.nextTick(release);
+        else release();
+      });
+      sync = false;
       return;
     }
+    case 'handleAnswered':
+      proc._onHandleAnswered(ev.nack);
+      return;
     case 'online':
       worker.state = 'online';
       worker.emit('online');

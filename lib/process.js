@@ -36,6 +36,8 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this.stdio = [];
   this._serialization = serialization;
   this._pending = new Map(); // send token -> callback
+  this._handleQueue = null;
+  this._pendingMessage = null;
   this._channelOpen = false;
 }
 
@@ -121,25 +123,70 @@ WorkerProcess.prototype._onSendDone = function _onSendDone(token, error) {
   else cb(errors.errnoException(error, 'write'));
 };
 
-function handleInfo(handle, options) {
-  if (handle instanceof net.Socket) {
-    const fd = handle._handle && handle._handle.fd;
-    if (typeof fd !== 'number' || fd < 0) return null;
-    const info = { type: 'net.Socket', fd, socket: handle, keepOpen: !!(options && options.keepOpen) };
-    if (handle.server && handle.server._connectionKey) info.key = handle.server._connectionKey;
-    return info;
-  }
-  if (handle instanceof net.Server) {
-    const fd = handle._handle && handle._handle.fd;
-    return typeof fd === 'number' && fd >= 0 ? { type: 'net.Server', fd } : null;
-  }
-  if (handle instanceof dgram.Socket) {
-    const h = handle[Object.getOwnPropertySymbols(handle).find((s) => String(s) === 'Symbol(state symbol)')];
-    const fd = h && h.handle && h.handle.fd;
-    return typeof fd === 'number' && fd >= 0 ? { type: 'dgram.Socket', fd, dgramType: h.type } : null;
-  }
-  return undefined;
+// --- sending, with handles --------------------------------------------------------------------
+// As in Node: a message with a handle goes out in a NODE_HANDLE envelope carrying the handle's
+// descriptor; until the worker answers NODE_HANDLE_ACK/NACK every later message waits in
+// `_handleQueue` (send() returns true only for the first one queued). A net.Socket sent without
+// keepOpen is detached from its JS object at once and its native handle closed on the ACK, or
+// sent again on a NACK (at most 3 more times).
+
+const MAX_HANDLE_RETRANSMISSIONS = 3;
+
+function dgramState(socket) {
+  const sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  return sym ? socket[sym] : undefined;
 }
+
+function isNative(handle, names) {
+  return handle !== null && typeof handle === 'object' && names.includes(handle.constructor && handle.constructor.name) &&
+    typeof handle.fd === 'number';
+}
+
+function handleType(handle) {
+  if (handle instanceof net.Socket) return 'net.Socket';
+  if (handle instanceof net.Server) return 'net.Server';
+  if (isNative(handle, ['TCP', 'Pipe'])) return 'net.Native';
+  if (handle instanceof dgram.Socket) return 'dgram.Socket';
+  if (isNative(handle, ['UDP'])) return 'dgram.Native';
+  return null;
+}
+
+const nop = () => {};
+
+// The native handle each kind of object sends (Node's handle conversion, sending side).
+const conversion = {
+  'net.Native': { send: (message, handle) => handle },
+  'net.Server': { send: (message, server) => server._handle },
+  'net.Socket': {
+    send(message, socket, options) {
+      if (!socket._handle) return undefined;
+      if (socket.server) {
+        message.key = socket.server._connectionKey;
+        if (!options.keepOpen) socket.server._connections--;
+      }
+      const handle = socket._handle;
+      if (!options.keepOpen) {
+        handle.onread = nop;
+        socket._handle = null;
+        socket.setTimeout(0);
+      }
+      return handle;
+    },
+    postSend(proc, message, handle, options, callback) {
+      if (handle && !options.keepOpen) {
+        proc._pendingMessage = { callback, message, handle, options, retransmissions: 0 };
+      }
+    },
+  },
+  'dgram.Socket': {
+    send(message, socket) {
+      message.dgramType = socket.type;
+      const state = dgramState(socket);
+      return state && state.handle;
+    },
+  },
+  'dgram.Native': { send: (message, handle) => handle },
+};
 
 WorkerProcess.prototype.send = function send(message, handle, options, callback) {
   if (typeof handle === 'function') {
@@ -166,41 +213,44 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
   if (t !== 'string' && t !== 'object' && t !== 'number' && t !== 'boolean') {
     throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
   }
-  let fd;
-  let info = null;
-  if (handle != null) {
-    info = handleInfo(handle, options);
-    if (info === undefined) throw errors.invalidHandleType();
-    if (info === null) {
-      // A destroyed socket: the message goes without its envelope, as in Node.
-      handle = undefined;
-    } else {
-      const envelope = { cmd: 'NODE_HANDLE', type: info.type, msg: message };
-      if (info.key !== undefined) envelope.key = info.key;
-      if (info.dgramType !== undefined) envelope.dgramType = info.dgramType;
-      message = envelope;
-      fd = info.fd;
+  let conv = null;
+  let native = null;
+  if (handle) {
+    const type = handleType(handle);
+    if (type === null) throw errors.invalidHandleType();
+    const envelope = { cmd: 'NODE_HANDLE', type, msg: message };
+    if (this._handleQueue) {
+      this._handleQueue.push({ callback, handle, options, message });
+      return this._handleQueue.length === 1;
     }
+    conv = conversion[type];
+    native = conv.send(envelope, handle, options);
+    // A handle that was already sent (or destroyed): the message goes without it.
+    message = native ? envelope : message;
+  } else if (this._handleQueue) {
+    this._handleQueue.push({ callback, handle: null, options, message });
+    return this._handleQueue.length === 1;
   }
+
   const frame = this._serialization === 'advanced' ? encodeAdvanced(message) : encodeJson(message);
+  const fd = native ? native.fd : undefined;
   const token = typeof callback === 'function' ? nextToken++ : undefined;
   const r = this[kEngine].send(this[kId], frame, fd, token);
-  if (info && info.type === 'net.Socket' && !info.keepOpen && r > -4) {
-    // The descriptor now travels in the channel; the sender's copy is closed (Node: on ACK).
-    info.socket.destroy();
-  }
   if (r === -1 || r === -2 || r === -3 || r >= 0) {
+    if (native) {
+      if (!this._handleQueue) this._handleQueue = [];
+      if (conv.postSend) conv.postSend(this, message, native, options, callback);
+    }
     if (token !== undefined) {
       if (r === -1) process.nextTick(callback, null);
       else this._pending.set(token, callback);
     }
-    if (r === -1) return true;
-    if (r === -2) return true;
-    if (r === -3) return false;
-    return r < MAX_QUEUED;
+    return r < 0 || r < MAX_QUEUED;
   }
   // A failed write. When the engine saw the channel end before this thread did (the worker
-  // closed it), Node's write would have failed with EPIPE.
+  // closed it), Node's write would have failed with EPIPE. A handle that could not be sent is
+  // closed, as in Node.
+  if (native && conv.postSend && !options.keepOpen) native.close();
   const ex = errors.errnoException(r === -4 ? 32 : -(r + 1000), 'write');
   if (typeof callback === 'function') {
     process.nextTick(callback, ex);
@@ -213,13 +263,48 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
   return true;
 };
 
+// The worker answered the last handle sent: close it (ACK) or send it again (NACK), then send
+// what waited behind it, and run a disconnect requested meanwhile.
+WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
+  const pending = this._pendingMessage;
+  if (pending) {
+    if (!nack) {
+      this._closePending();
+    } else if (pending.retransmissions++ === MAX_HANDLE_RETRANSMISSIONS) {
+      this._closePending();
+      process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning');
+    }
+  }
+  const queue = this._handleQueue || [];
+  this._handleQueue = null;
+  if (this._pendingMessage) {
+    const p = this._pendingMessage;
+    this._send(p.message.msg, p.handle, p.options, p.callback);
+  }
+  for (const q of queue) this._send(q.message, q.handle, q.options, q.callback);
+  if (!this.connected && this._channelOpen && !this._handleQueue && this._disconnectRequested) {
+    this._closeChannel();
+  }
+};
+
+WorkerProcess.prototype._closePending = function _closePending() {
+  const p = this._pendingMessage;
+  this._pendingMessage = null;
+  if (p && p.handle && typeof p.handle.close === 'function') p.handle.close();
+};
+
 WorkerProcess.prototype.disconnect = function disconnect() {
   if (!this.connected) {
     this.emit('error', errors.ipcDisconnected());
     return;
   }
+  // No new messages from here on; what waits behind an unanswered handle still goes out first.
   this.connected = false;
   this._disconnectRequested = true;
+  if (!this._handleQueue) this._closeChannel();
+};
+
+WorkerProcess.prototype._closeChannel = function _closeChannel() {
   const engine = this[kEngine];
   const id = this[kId];
   process.nextTick(() => engine.close(id));

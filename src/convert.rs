@@ -149,6 +149,10 @@ pub fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
                 o.set_named_property("syscall", env.create_string_from_std(s)?)?;
             }
         }
+        Event::HandleAnswered { id, nack } => {
+            set_id(&mut o, "handleAnswered", id)?;
+            o.set_named_property("nack", env.get_boolean(nack)?)?;
+        }
         Event::SendDone { id, token, error } => {
             set_id(&mut o, "sendDone", id)?;
             o.set_named_property("token", env.create_double(token as f64)?)?;

@@ -73,6 +73,8 @@ pub enum Event {
         errno: Option<i32>,
         syscall: Option<String>,
     },
+    /// The worker answered a handle sent by `Cluster::send` (NACK: it got no descriptor).
+    HandleAnswered { id: u32, nack: bool },
     /// A queued user send finished or failed.
     SendDone {
         id: u32,

@@ -203,7 +203,8 @@ impl Cluster {
             })?)),
             None => None,
         };
-        ch.send(Payload::Slice(frame), fd, token)
+        let report = fd.is_some();
+        ch.send_reporting(Payload::Slice(frame), fd, token, report)
     }
 
     /// Sends the same framed message to several workers, serialized once.

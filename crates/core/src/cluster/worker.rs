@@ -274,7 +274,14 @@ impl Reader {
     ) {
         let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
         match cmd {
-            "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK" => channel.handle_answered(),
+            "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK" => {
+                // Release the send queue; tell JS when the handle was one it sent.
+                let sent_by_user = channel.handle_answered();
+                let nack = cmd == "NODE_HANDLE_NACK";
+                if sent_by_user {
+                    events.push(Event::HandleAnswered { id: self.id, nack });
+                }
+            }
             "NODE_HANDLE" => {
                 let Some(fd) = self.fds.pop_front() else {
                     let nack = Obj::new().with("cmd", "NODE_HANDLE_NACK").into_value();

@@ -50,6 +50,8 @@ struct OutFrame {
     needs_ack: bool,
     /// NODE_HANDLE_ACK / NACK: written even while a sent handle awaits its own ACK.
     control: bool,
+    /// The peer's answer to this frame's handle is reported to the sender (user sends).
+    report_answer: bool,
     token: Option<u64>,
 }
 
@@ -87,6 +89,8 @@ struct WriteState {
     closed: bool,
     queued_bytes: usize,
     held_behind_handle: usize,
+    /// The handle awaiting its answer came from a send that wants the answer reported.
+    answer_wanted: bool,
 }
 
 pub struct Channel {
@@ -135,6 +139,18 @@ impl Channel {
         fd: Option<Arc<OwnedFd>>,
         token: Option<u64>,
     ) -> Result<SendStatus, SendFailure> {
+        self.send_reporting(payload, fd, token, false)
+    }
+
+    /// Like `send`; with `report`, `handle_answered` tells whether this frame's handle was the
+    /// one answered (so the sender can close or retransmit its handle as Node does).
+    pub fn send_reporting(
+        &self,
+        payload: Payload<'_>,
+        fd: Option<Arc<OwnedFd>>,
+        token: Option<u64>,
+        report: bool,
+    ) -> Result<SendStatus, SendFailure> {
         let mut st = self.lock();
         if st.closed {
             return Err(SendFailure::Closed);
@@ -159,6 +175,7 @@ impl Channel {
             if written == bytes.len() && !bytes.is_empty() {
                 if fd.is_some() {
                     st.awaiting_ack = true;
+                    st.answer_wanted = report;
                 }
                 return Ok(SendStatus::Written);
             }
@@ -180,6 +197,7 @@ impl Channel {
             Payload::Shared(a) => Owned::Vec(a[written..].to_vec()),
         };
         let needs_ack = fd.is_some();
+        let report_answer = needs_ack && report;
         let remaining = data.bytes().len();
         st.queued_bytes += remaining;
         st.queue.push_back(OutFrame {
@@ -188,6 +206,7 @@ impl Channel {
             fd: if fd_sent { None } else { fd },
             needs_ack,
             control: false,
+            report_answer,
             token,
         });
         let queued_bytes = st.queued_bytes;
@@ -218,6 +237,7 @@ impl Channel {
                         fd: None,
                         needs_ack: false,
                         control: true,
+                        report_answer: false,
                         token: None,
                     });
                     drop(st);
@@ -242,6 +262,7 @@ impl Channel {
                 fd: None,
                 needs_ack: false,
                 control: true,
+                report_answer: false,
                 token: None,
             },
         );
@@ -249,13 +270,17 @@ impl Channel {
         self.writer_wake.notify_one();
     }
 
-    /// The peer answered NODE_HANDLE_ACK or NODE_HANDLE_NACK: release the queue.
-    pub fn handle_answered(&self) {
+    /// The peer answered NODE_HANDLE_ACK or NODE_HANDLE_NACK: release the queue. Returns true
+    /// when the answered handle came from a send made with `report`.
+    pub fn handle_answered(&self) -> bool {
         let mut st = self.lock();
+        let was_awaiting = st.awaiting_ack;
         st.awaiting_ack = false;
         st.held_behind_handle = 0;
+        let wanted = was_awaiting && std::mem::take(&mut st.answer_wanted);
         drop(st);
         self.writer_wake.notify_one();
+        wanted
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
@@ -354,6 +379,7 @@ impl Channel {
                     }
                     if f.needs_ack {
                         st.awaiting_ack = true;
+                        st.answer_wanted = f.report_answer;
                         break;
                     }
                 }
