@@ -11,6 +11,7 @@ const errors = require('./errors.js');
 const { Worker } = require('./worker.js');
 const { WorkerProcess } = require('./process.js');
 const { decodeAdvanced } = require('./serialization.js');
+const { getSocketList } = require('./socket-list.js');
 const native = require('./native.js');
 
 const SCHED_NONE = 1;
@@ -301,7 +302,10 @@ cluster.disconnect = function disconnect(cb) {
 
 Worker.prototype.disconnect = function disconnect() {
   this.exitedAfterDisconnect = true;
-  if (engine !== null && this.process.connected) engine.disconnect(this.id);
+  if (engine !== null && this.process.connected) {
+    const id = this.id;
+    this.process._inOrder(() => engine.disconnect(id));
+  }
   removeWorker(this);
   return this;
 };
@@ -315,11 +319,15 @@ Worker.prototype.destroy = function destroy(signo) {
 
 // The object a received descriptor becomes, by envelope type (Node's handle conversion,
 // receiving side). Servers and dgram sockets are delivered once they are listening or bound.
-function toHandle(ev, deliver) {
+function toHandle(ev, proc, deliver) {
   switch (ev.handleType) {
-    case 'net.Socket':
-      deliver(new net.Socket({ fd: ev.fd, readable: true, writable: true }));
+    case 'net.Socket': {
+      const socket = new net.Socket({ fd: ev.fd, readable: true, writable: true });
+      // A socket from one of the worker's servers: the worker's server counts it through us.
+      if (ev.key !== undefined) getSocketList('got', proc, ev.key).add({ socket });
+      deliver(socket);
       return;
+    }
     case 'net.Native': {
       // The raw TCP/Pipe handle, taken from a socket wrapped around the descriptor.
       const socket = new net.Socket({ fd: ev.fd, readable: false, writable: false });
@@ -401,7 +409,7 @@ function dispatch(ev) {
       const waiting = [];
       held.set(ev.id, waiting);
       let sync = true;
-      toHandle(ev, (handle) => {
+      toHandle(ev, proc, (handle) => {
         const release = () => {
           held.delete(ev.id);
           proc.emit('message', decoded.value, handle);
@@ -413,6 +421,9 @@ function dispatch(ev) {
       sync = false;
       return;
     }
+    case 'internal':
+      proc.emit('internalMessage', JSON.parse(ev.message));
+      return;
     case 'handleAnswered':
       proc._onHandleAnswered(ev.nack);
       return;

@@ -9,6 +9,7 @@ const dgram = require('dgram');
 const { ChildProcess } = require('child_process');
 const errors = require('./errors.js');
 const { encodeJson, encodeAdvanced } = require('./serialization.js');
+const { getSocketList } = require('./socket-list.js');
 
 const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
 const kEngine = Symbol('rustCluster.engine');
@@ -159,9 +160,14 @@ const conversion = {
   'net.Server': { send: (message, server) => server._handle },
   'net.Socket': {
     send(message, socket, options) {
+      // `this` is the WorkerProcess.
       if (!socket._handle) return undefined;
       if (socket.server) {
+        // The server now counts this socket through the worker (getConnections, close).
         message.key = socket.server._connectionKey;
+        const firstTime = !(this._socketLists && this._socketLists.send.has(message.key));
+        const list = getSocketList('send', this, message.key);
+        if (firstTime) socket.server._setupWorker(list);
         if (!options.keepOpen) socket.server._connections--;
       }
       const handle = socket._handle;
@@ -224,7 +230,7 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
       return this._handleQueue.length === 1;
     }
     conv = conversion[type];
-    native = conv.send(envelope, handle, options);
+    native = conv.send.call(this, envelope, handle, options);
     // A handle that was already sent (or destroyed): the message goes without it.
     message = native ? envelope : message;
   } else if (this._handleQueue) {
@@ -281,10 +287,25 @@ WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
     const p = this._pendingMessage;
     this._send(p.message.msg, p.handle, p.options, p.callback);
   }
-  for (const q of queue) this._send(q.message, q.handle, q.options, q.callback);
+  for (const q of queue) {
+    if (q.action !== undefined) {
+      // An internal message of the primary's (cluster disconnect) queued behind the handle.
+      if (this._handleQueue) this._handleQueue.push(q);
+      else q.action();
+    } else {
+      this._send(q.message, q.handle, q.options, q.callback);
+    }
+  }
   if (!this.connected && this._channelOpen && !this._handleQueue && this._disconnectRequested) {
     this._closeChannel();
   }
+};
+
+// Runs `action` (which writes an internal message) in order with user messages: at once, or
+// after the messages waiting behind an unanswered handle, as Node's primary queues it.
+WorkerProcess.prototype._inOrder = function _inOrder(action) {
+  if (this._handleQueue) this._handleQueue.push({ action });
+  else action();
 };
 
 WorkerProcess.prototype._closePending = function _closePending() {

@@ -149,6 +149,10 @@ pub fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
                 o.set_named_property("syscall", env.create_string_from_std(s)?)?;
             }
         }
+        Event::Internal { id, message } => {
+            set_id(&mut o, "internal", id)?;
+            o.set_named_property("message", env.create_string_from_std(message)?)?;
+        }
         Event::HandleAnswered { id, nack } => {
             set_id(&mut o, "handleAnswered", id)?;
             o.set_named_property("nack", env.get_boolean(nack)?)?;

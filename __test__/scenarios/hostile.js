@@ -57,9 +57,18 @@ if (cluster.isPrimary) {
   let pongs = 0;
   let stopPinging = false;
   const ping = () => { if (!stopPinging && good.isConnected()) good.send('ping'); };
+  // The good worker is let go only once it has answered 5 pings and the bad one has exited.
+  let badGone = false;
+  const maybeFinish = () => {
+    if (badGone && pongs >= 5 && !stopPinging) {
+      stopPinging = true;
+      good.disconnect();
+    }
+  };
   good.on('message', (m) => {
     if (m === 'pong') pongs++;
     if (pongs === 5) obs('good worker answered 5 pings');
+    maybeFinish();
     setTimeout(ping, 5);
   });
   good.on('online', ping);
@@ -71,7 +80,8 @@ if (cluster.isPrimary) {
   bad.on('disconnect', () => obs('bad disconnect', { ead: bad.exitedAfterDisconnect }));
   bad.on('exit', (code, signal) => {
     obs('bad exit', { code, signal });
-    setTimeout(() => { stopPinging = true; good.disconnect(); }, 200);
+    badGone = true;
+    maybeFinish();
   });
   good.on('exit', (code) => obs('good exit', { code, pongsAtLeast5: pongs >= 5 }));
 } else if (process.env.HOSTILE) {

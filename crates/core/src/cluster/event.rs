@@ -73,6 +73,9 @@ pub enum Event {
         errno: Option<i32>,
         syscall: Option<String>,
     },
+    /// An internal message JS takes part in (`NODE_SOCKET_*`: connection counts and close
+    /// notifications for sockets passed between the processes), as JSON.
+    Internal { id: u32, message: String },
     /// The worker answered a handle sent by `Cluster::send` (NACK: it got no descriptor).
     HandleAnswered { id: u32, nack: bool },
     /// A queued user send finished or failed.

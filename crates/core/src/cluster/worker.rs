@@ -331,6 +331,10 @@ impl Reader {
                 });
             }
             "NODE_CLUSTER" => self.cluster(core, map, events),
+            c if c.starts_with("NODE_SOCKET_") => events.push(Event::Internal {
+                id: self.id,
+                message: serde_json::to_string(&Value::Object(map)).unwrap_or_else(|_| "{}".into()),
+            }),
             _ => {}
         }
     }

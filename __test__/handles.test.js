@@ -1,0 +1,184 @@
+'use strict';
+// Handle passing: worker.send(message, sendHandle[, options][, callback])
+// from the primary and process.send(message, handle) from a worker, with
+// net.Socket, net.Server and dgram.Socket; keepOpen; callbacks and return
+// values; order of messages queued behind a handle; both directions at
+// once; a big message with a handle; bad handles; descriptor accounting
+// over 10,000 handle sends. Every scenario runs under Node's cluster (the
+// oracle) and rust-cluster, and their observations must be equal.
+const { describe, it } = require('node:test');
+const assert = require('node:assert');
+const { agree, events, runScenario, summary } = require('./helpers/oracle');
+
+const T = 20000;
+
+// Like agree(), but 'measure' observations (descriptor counts, timings) are
+// left out of the comparison and returned for checks with a tolerance.
+async function agreeMeasured(t, file, opts) {
+  const other = process.env.RC_CHECK_ORACLE === '1' ? 'node' : 'rust';
+  const [oracle, candidate] = await Promise.all([
+    runScenario(file, 'node', opts),
+    runScenario(file, other, opts),
+  ]);
+  const strip = (r) => {
+    const s = summary(r);
+    for (const k of Object.keys(s.streams)) s.streams[k] = s.streams[k].filter((o) => o.ev !== 'measure');
+    return s;
+  };
+  const measure = (r) => events(summary(r), 'P', 'measure')[0];
+  const show = (r) => JSON.stringify(summary(r), null, 1) + (r.stderr ? `\nstderr: ${r.stderr.slice(-1500)}` : '');
+  const m = { node: measure(oracle), [other === 'node' ? 'node (second run)' : other]: measure(candidate) };
+  t.diagnostic(`${file} ${opts.args.join(' ')} measures: ${JSON.stringify(m)}`);
+  const o = strip(oracle);
+  assert.deepStrictEqual({ exit: o.exit, problems: o.problems }, { exit: { code: 0, signal: null }, problems: [] },
+    `the scenario itself misbehaved under Node's cluster:\n${show(oracle)}`);
+  assert.deepStrictEqual(strip(candidate), o, `${file} ${opts.args.join(' ')}: ${other} differs from node\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
+  return { oracle: o, measures: m };
+}
+
+const ev1 = (s, stream, ev) => events(s, stream, ev);
+
+describe('handles: primary -> worker', { concurrency: 2 }, () => {
+  for (const mode of ['json', 'advanced']) {
+    it(`net.Socket with and without keepOpen, callbacks, return values (handle-socket.js ${mode})`, async (t) => {
+      const o = await agree(t, 'handle-socket.js', { args: [mode, 'send'], timeoutMs: T });
+      assert.deepStrictEqual(ev1(o, 'P', 'sent').map((e) => e.ret), [true, true, true, true]);
+      assert.ok(ev1(o, 'P', 'send callback').every((e) => e.args.length === 1 && e.args[0] === null && e.sync === false));
+      const saw = Object.fromEntries(ev1(o, 'P', 'client saw').map((e) => [e.label, e]));
+      assert.ok(/^reply from worker/.test(saw['no options'].lines[0]) && saw['no options'].end);
+      assert.deepStrictEqual(saw['keepOpen:true'].lines.length, 2);
+      assert.strictEqual(ev1(o, 'P', 'client before the primary writes')[0].end, false,
+        'with keepOpen the primary still holds the connection after the worker closed its copy');
+    });
+  }
+
+  it('getConnections() and close() of the server while the worker holds a socket from it (handle-socket.js json held)', async (t) => {
+    const o = await agree(t, 'handle-socket.js', { args: ['json', 'held'], timeoutMs: T });
+    assert.strictEqual(ev1(o, 'P', 'getConnections while the worker holds a socket')[0].n, 1);
+    assert.strictEqual(ev1(o, 'P', 'server closed before the worker let go')[0].closed, false);
+    assert.strictEqual(ev1(o, 'P', 'server closed after the worker let go')[0].closed, true);
+  });
+
+  for (const mode of ['json', 'advanced']) {
+    it(`net.Server (tcp4, tcp6) and dgram.Socket (udp4, udp6) used by the worker (handle-server.js ${mode})`, async (t) => {
+      const o = await agree(t, 'handle-server.js', { args: [mode], timeoutMs: T });
+      const clients = ev1(o, 'P', 'client');
+      assert.strictEqual(clients.length, 4);
+      for (const c of clients) {
+        const got = c.lines || c.echoes;
+        assert.ok(got.length > 0 && got.every((l) => /worker 1/.test(l)), `${c.what} served by the worker: ${JSON.stringify(c)}`);
+      }
+    });
+  }
+});
+
+describe('handles: the seed programs', { concurrency: 2 }, () => {
+  it("worker.send('socket', socket) for every other connection, setupMaster({ exec }) (handle-seed.js socket)", async (t) => {
+    const o = await agree(t, 'handle-seed.js', { args: ['socket'], timeoutMs: T });
+    assert.deepStrictEqual(ev1(o, 'P', 'answers')[0].answers.filter((a) => /worker/.test(a)).length, 3);
+  });
+  it("worker.send('server', server) to two workers (handle-seed.js server)", async (t) => {
+    const o = await agree(t, 'handle-seed.js', { args: ['server'], timeoutMs: T });
+    assert.deepStrictEqual(ev1(o, 'P', 'answers')[0], { ev: 'answers', count: 8, valid: true });
+  });
+});
+
+describe('handles: worker -> primary', { concurrency: 2 }, () => {
+  for (const mode of ['json', 'advanced']) {
+    it(`net.Socket, net.Server, dgram.Socket usable in the primary (handle-reverse.js ${mode})`, async (t) => {
+      const o = await agree(t, 'handle-reverse.js', { args: [mode, 'use'], timeoutMs: T });
+      const got = ev1(o, 'P', 'primary got');
+      assert.deepStrictEqual(got.map((g) => g.handle.kind), ['net.Socket', 'net.Server', 'dgram.Socket', 'dgram.Socket']);
+      assert.ok(got.every((g) => g.clusterEvent && g.clusterEvent.sameHandle && g.clusterEvent.sameWorker));
+      assert.strictEqual(ev1(o, 'P', 'echoes from the passed dgram socket').flatMap((e) => e.echoes).length, 6);
+    });
+  }
+
+  it('a raw native TCP handle from the worker (handle-reverse.js json native)', async (t) => {
+    const o = await agree(t, 'handle-reverse.js', { args: ['json', 'native'], timeoutMs: T });
+    assert.strictEqual(ev1(o, 'P', 'primary got')[0].handle.kind, 'other:TCP');
+  });
+
+  it('a socket the worker accepted: getConnections() and close() answered by the primary (handle-reverse.js json socketlist)', async (t) => {
+    const o = await agree(t, 'handle-reverse.js', { args: ['json', 'socketlist'], timeoutMs: T });
+    assert.deepStrictEqual(ev1(o, 'P', 'worker getConnections')[0], { ev: 'worker getConnections', answered: true, err: null, n: 1 });
+    assert.strictEqual(ev1(o, 'P', 'worker server closed after the primary let go')[0].closed, true);
+  });
+});
+
+describe('handles: queueing and order', { concurrency: 2 }, () => {
+  for (const mode of ['json', 'advanced']) {
+    it(`messages queued behind handles, return values, callbacks, same handle twice (handle-order.js ${mode} queue)`, async (t) => {
+      const o = await agree(t, 'handle-order.js', { args: [mode, 'queue'], timeoutMs: T });
+      const rets = events(o, 'P:P->W', 'burst returns')[0].rets.map((r) => r.ret);
+      assert.deepStrictEqual(rets, [true, true, false, false, false, false, false, false, false, false],
+        'true for the handle, true for the first message queued behind it, false after');
+      assert.deepStrictEqual(events(o, 'P:P->W', 'burst callbacks')[0].callbacks.map((c) => c.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepStrictEqual(ev1(o, 'P', 'worker received')[0].record.map((r) => r.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.strictEqual(ev1(o, 'P', 'worker received')[0].record[7].kind, 'undefined', 'a socket sent again after it was handed off goes without a handle');
+    });
+  }
+
+  it('both directions passing handles at the same time (handle-order.js json both)', async (t) => {
+    const o = await agree(t, 'handle-order.js', { args: ['json', 'both'], timeoutMs: T });
+    const expected = { count: 200, order: 'in order', kinds: 'S-'.repeat(100) };
+    assert.deepStrictEqual(ev1(o, 'P', 'primary got from the worker')[0].result, expected);
+    assert.deepStrictEqual(ev1(o, 'P', 'worker got from the primary')[0].result, expected);
+  });
+
+  for (const how of ['disconnect', 'process-disconnect']) {
+    it(`${how}() right after send(handle) and two queued messages (handle-pending.js ${how})`, async (t) => {
+      const o = await agree(t, 'handle-pending.js', { args: [how], timeoutMs: T });
+      assert.deepStrictEqual(ev1(o, 'P', 'sent')[0].rets, [true, true, false]);
+      assert.deepStrictEqual(ev1(o, 'P', 'callback').map((c) => c.label), ['handle', 'queued 1', 'queued 2']);
+      assert.deepStrictEqual(ev1(o, 'W1', 'worker got').map((g) => g.msg.label), ['handle', 'queued 1', 'queued 2']);
+    });
+  }
+
+  for (const mode of ['json', 'advanced']) {
+    it(`a ~600 KB message carrying a handle, each way (handle-order.js ${mode} big)`, async (t) => {
+      const o = await agree(t, 'handle-order.js', { args: [mode, 'big'], timeoutMs: T });
+      assert.strictEqual(ev1(o, 'P', 'worker got')[0].intact, true);
+      assert.strictEqual(ev1(o, 'P', 'primary got big')[0].intact, true);
+      assert.deepStrictEqual(ev1(o, 'P', 'primary order')[0].order, ['big', 'after big']);
+    });
+  }
+});
+
+describe('handles: bad and empty handles', { concurrency: 2 }, () => {
+  it('ERR_INVALID_HANDLE_TYPE for values that are not handles (handle-errors.js json invalid)', async (t) => {
+    const o = await agree(t, 'handle-errors.js', { args: ['json', 'invalid'], timeoutMs: T });
+    const sends = ev1(o, 'P', 'send');
+    assert.ok(sends.filter((s) => /^bad handle/.test(s.label)).every((s) => s.threw === 'TypeError' && s.code === 'ERR_INVALID_HANDLE_TYPE'));
+  });
+  it('a falsy handle argument is ignored (handle-errors.js json falsy)', async (t) => {
+    const o = await agree(t, 'handle-errors.js', { args: ['json', 'falsy'], timeoutMs: T });
+    assert.ok(ev1(o, 'P', 'send').every((s) => s.ret === true));
+  });
+  it('handles without a descriptor go as plain messages (handle-errors.js advanced empty)', async (t) => {
+    const o = await agree(t, 'handle-errors.js', { args: ['advanced', 'empty'], timeoutMs: T });
+    assert.ok(ev1(o, 'P', 'worker got').every((g) => g.kind === 'undefined'));
+  });
+  it('a raw native TCP handle (handle-errors.js json native)', async (t) => {
+    const o = await agree(t, 'handle-errors.js', { args: ['json', 'native'], timeoutMs: T });
+    assert.strictEqual(ev1(o, 'P', 'worker got')[0].kind, 'other:TCP');
+  });
+});
+
+describe('handles: descriptors over many sends', { concurrency: 1 }, () => {
+  const cases = [
+    ['send', '10000', 'server,dgram,socket'],
+    ['send', '10000', 'server,socket'],
+    ['recv', '10000', 'server,dgram,socket'],
+    ['fresh', '600', 'socket'],
+  ];
+  for (const [part, total, kinds] of cases) {
+    it(`primary fd count unchanged (±2) after ${total} handle sends: ${part} ${kinds} (handle-fds.js)`, async (t) => {
+      const { oracle, measures } = await agreeMeasured(t, 'handle-fds.js', { args: ['json', part, total, kinds], timeoutMs: 40000 });
+      assert.strictEqual(ev1(oracle, 'P', 'fds after the sends')[0].withinTwo, true);
+      for (const [impl, m] of Object.entries(measures)) {
+        assert.ok(m && Math.abs(m.delta) <= 2, `${impl}: ${JSON.stringify(m)}`);
+      }
+    });
+  }
+});
