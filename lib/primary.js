@@ -353,15 +353,18 @@ function toHandle(ev, proc, deliver) {
   }
 }
 
+const malformed = Symbol('malformed');
+
+// A user message's value; a payload JS cannot decode disconnects the worker with an 'error'.
 function decodeMessage(worker, ev) {
   try {
-    return { ok: true, value: ev.text !== undefined ? JSON.parse(ev.text) : decodeAdvanced(ev.data) };
+    return ev.text !== undefined ? JSON.parse(ev.text) : decodeAdvanced(ev.data);
   } catch (e) {
     const err = errors.malformedMessage(
       `Malformed IPC message from worker ${worker.id}: ${e.message}; the worker was disconnected`);
     engine.close(worker.id);
     worker.process.emit('error', err);
-    return { ok: false };
+    return malformed;
   }
 }
 
@@ -400,10 +403,10 @@ function dispatch(ev) {
   const proc = worker.process;
   switch (ev.type) {
     case 'message': {
-      const decoded = decodeMessage(worker, ev);
-      if (!decoded.ok) return;
+      const value = decodeMessage(worker, ev);
+      if (value === malformed) return;
       if (ev.fd === undefined) {
-        proc.emit('message', decoded.value, undefined);
+        proc.emit('message', value, undefined);
         return;
       }
       const waiting = [];
@@ -412,7 +415,7 @@ function dispatch(ev) {
       toHandle(ev, proc, (handle) => {
         const release = () => {
           held.delete(ev.id);
-          proc.emit('message', decoded.value, handle);
+          proc.emit('message', value, handle);
           for (const later of waiting) dispatch(later);
         };
         if (sync) process.nextTick(release);

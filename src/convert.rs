@@ -1,7 +1,7 @@
 //! JS <-> engine values: spawn options in, events out.
 
 use napi::bindgen_prelude::*;
-use napi::{Env, JsObject};
+use napi::{Env, JsObject, JsString};
 use napi_derive::napi;
 use std::os::fd::IntoRawFd;
 
@@ -79,7 +79,55 @@ fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
     }
 }
 
-pub fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
+/// Property names and the type string of the hot path (a user message without a handle),
+/// created once per drained batch instead of once per event.
+pub struct MessageKeys {
+    type_key: JsString,
+    id_key: JsString,
+    text_key: JsString,
+    data_key: JsString,
+    message: JsString,
+}
+
+impl MessageKeys {
+    pub fn new(env: &Env) -> Result<Self> {
+        Ok(MessageKeys {
+            type_key: env.create_string("type")?,
+            id_key: env.create_string("id")?,
+            text_key: env.create_string("text")?,
+            data_key: env.create_string("data")?,
+            message: env.create_string("message")?,
+        })
+    }
+}
+
+pub fn event_to_js(env: &Env, keys: &MessageKeys, ev: Event) -> Result<JsObject> {
+    if let Event::Message {
+        id,
+        payload,
+        handle: None,
+        credit,
+    } = ev
+    {
+        drop(credit);
+        let mut o = env.create_object()?;
+        o.set_property(keys.type_key, keys.message)?;
+        o.set_property(keys.id_key, env.create_uint32(id)?)?;
+        match payload {
+            Payload::Json(text) => {
+                o.set_property(keys.text_key, env.create_string_from_std(text)?)?
+            }
+            Payload::Advanced(bytes) => o.set_property(
+                keys.data_key,
+                env.create_buffer_with_data(bytes)?.into_raw(),
+            )?,
+        }
+        return Ok(o);
+    }
+    event_slow(env, ev)
+}
+
+fn event_slow(env: &Env, ev: Event) -> Result<JsObject> {
     let mut o = env.create_object()?;
     let set_id = |o: &mut JsObject, t: &str, id: u32| -> Result<()> {
         o.set_named_property("type", env.create_string(t)?)?;

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use rust_cluster_core::ipc::channel::{SendFailure, SendStatus};
 use rust_cluster_core::{Cluster, EngineError, Policy};
 
-use crate::convert::{event_to_js, spawn_request, SpawnInfo, SpawnOptions};
+use crate::convert::{event_to_js, spawn_request, MessageKeys, SpawnInfo, SpawnOptions};
 use crate::error::to_napi;
 
 /// `send` results, as numbers so the hot path allocates nothing:
@@ -143,10 +143,11 @@ impl Engine {
     /// Every event waiting, oldest first.
     #[napi(catch_unwind)]
     pub fn drain(&self, env: Env) -> Result<Vec<JsObject>> {
+        let keys = MessageKeys::new(&env)?;
         self.cluster
             .drain_events()
             .into_iter()
-            .map(|ev| event_to_js(&env, ev))
+            .map(|ev| event_to_js(&env, &keys, ev))
             .collect()
     }
 }

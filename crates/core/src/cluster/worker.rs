@@ -189,8 +189,7 @@ impl Reader {
                         continue;
                     }
                     let mut frames = Vec::new();
-                    let chunk = self.buf[..n].to_vec();
-                    let res = self.decoder.push(&chunk, &mut frames);
+                    let res = self.decoder.push(&self.buf[..n], &mut frames);
                     for f in frames {
                         if self.poisoned {
                             break;
