@@ -19,31 +19,72 @@ function makeNodeError(Base, code, message) {
   return err;
 }
 
-function describeReceived(value) {
-  if (value == null) return ` Received ${value}`;
-  if (typeof value === 'function') return ` Received function ${value.name}`;
-  if (typeof value === 'object') {
-    if (value.constructor && value.constructor.name) {
-      return ` Received an instance of ${value.constructor.name}`;
+// How Node's errors describe a received value ("type number (7)", "an instance of Foo", ...).
+function specificType(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'bigint': return `type bigint (${value}n)`;
+    case 'number':
+      if (Object.is(value, -0)) return 'type number (-0)';
+      return `type number (${value})`;
+    case 'boolean': return `type boolean (${value})`;
+    case 'symbol': return `type symbol (${String(value)})`;
+    case 'function': return `function ${value.name}`;
+    case 'object':
+      if (value.constructor && 'name' in value.constructor) return `an instance of ${value.constructor.name}`;
+      return util.inspect(value, { depth: -1 });
+    case 'string': {
+      const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return shown.includes("'") ? `type string (${JSON.stringify(shown)})` : `type string ('${shown}')`;
     }
-    return ` Received ${util.inspect(value, { depth: -1 })}`;
+    default: {
+      let shown = util.inspect(value, { colors: false });
+      if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+      return `type ${typeof value} (${shown})`;
+    }
   }
-  let inspected = util.inspect(value, { colors: false });
-  if (inspected.length > 28) inspected = `${inspected.slice(0, 25)}...`;
-  return ` Received type ${typeof value} (${inspected})`;
 }
 
-function formatList(list, last = 'or') {
-  if (list.length <= 2) return list.join(` ${last} `);
-  return `${list.slice(0, -1).join(', ')}, ${last} ${list[list.length - 1]}`;
+function describeReceived(value) {
+  return ` Received ${specificType(value)}`;
 }
 
+const PRIMITIVE_TYPES = new Set(['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol']);
+
+function joinOr(list) {
+  if (list.length > 2) return `${list.slice(0, -1).join(', ')}, or ${list[list.length - 1]}`;
+  return list.join(' or ');
+}
+
+// Node's wording: primitive types first ("of type x", "one of type x or y"), then classes
+// ("an instance of X"); 'object' joins the classes as 'Object' when classes are listed.
 function invalidArgType(name, expected, actual) {
-  const types = Array.isArray(expected) ? expected : [expected];
-  const kind = name.includes('.') ? 'property' : 'argument';
-  const msg = `The "${name}" ${kind} must be ${types.length > 1 ? 'one of type' : 'of type'} ` +
-    `${formatList(types)}.${describeReceived(actual)}`;
-  return makeNodeError(TypeError, 'ERR_INVALID_ARG_TYPE', msg);
+  const list = Array.isArray(expected) ? expected : [expected];
+  const types = [];
+  const instances = [];
+  const other = [];
+  for (const e of list) {
+    if (PRIMITIVE_TYPES.has(e)) types.push(e.toLowerCase());
+    else if (/^[A-Z][a-zA-Z0-9]*$/.test(e)) instances.push(e);
+    else other.push(e);
+  }
+  if (instances.length > 0 && types.includes('object')) {
+    types.splice(types.indexOf('object'), 1);
+    instances.push('Object');
+  }
+  const kind = name.endsWith(' argument') ? '' : (name.includes('.') ? ' property' : ' argument');
+  let msg = `The "${name}"${kind} must be `;
+  if (types.length > 0) {
+    msg += types.length === 1 ? `of type ${types[0]}` : `one of type ${joinOr(types)}`;
+    if (instances.length > 0 || other.length > 0) msg += ' or ';
+  }
+  if (instances.length > 0) {
+    msg += `an instance of ${joinOr(instances)}`;
+    if (other.length > 0) msg += ' or ';
+  }
+  if (other.length > 0) msg += other.length > 1 ? `one of ${joinOr(other)}` : other[0];
+  return makeNodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `${msg}.${describeReceived(actual)}`);
 }
 
 function invalidArgValue(name, value, reason = 'is invalid') {
@@ -70,7 +111,7 @@ const errors = {
   ipcOnePipe: () => makeNodeError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'),
   invalidHandleType: () => makeNodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent'),
   socketBadPort: (name, port, allowZero = true) => makeNodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
-    `${name} should be >= 0 and < 65536. Received ${util.inspect(port)}.`.replace('>= 0', allowZero ? '>= 0' : '> 0')),
+    `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${specificType(port)}.`),
   malformedMessage: (message) => makeNodeError(Error, 'ERR_IPC_MALFORMED_MESSAGE', message),
   /** An errno failure shaped like Node's ErrnoException (`errno` negative, `code`, `syscall`). */
   errnoException(errno, syscall, extra) {

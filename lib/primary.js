@@ -134,10 +134,10 @@ function normalizeStdio(settings) {
 }
 
 function validateId(name, v) {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number') throw errors.invalidArgType(`options.${name}`, 'number', v);
-  if (!Number.isInteger(v)) throw errors.outOfRange(`options.${name}`, 'an integer', v);
-  if (v < -2147483648 || v > 2147483647) throw errors.outOfRange(`options.${name}`, '>= -2147483648 && <= 2147483647', v);
+  if (v == null) return undefined;
+  if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+    throw errors.invalidArgType(`options.${name}`, 'int32', v);
+  }
   return v;
 }
 
@@ -160,19 +160,23 @@ function createWorkerProcess(id, env) {
   }
 
   // What child_process.fork() validates and builds.
-  const modulePath = settings.exec;
-  if (typeof modulePath !== 'string') throw errors.invalidArgType('modulePath', 'string', modulePath);
+  let modulePath = settings.exec;
+  if (modulePath instanceof URL) modulePath = require('url').fileURLToPath(modulePath);
+  else if (Buffer.isBuffer(modulePath)) modulePath = modulePath.toString();
+  if (typeof modulePath !== 'string') throw errors.invalidArgType('modulePath', ['string', 'Buffer', 'URL'], modulePath);
   const args = settings.args == null ? [] : settings.args;
   if (!Array.isArray(args)) throw errors.invalidArgType('args', 'Array', args);
-  if (settings.cwd != null && typeof settings.cwd !== 'string' && !(settings.cwd instanceof URL)) {
-    throw errors.invalidArgType('options.cwd', ['string', 'URL'], settings.cwd);
+  let cwd = settings.cwd;
+  if (cwd instanceof URL) cwd = require('url').fileURLToPath(cwd);
+  else if (Buffer.isBuffer(cwd)) cwd = cwd.toString();
+  if (cwd != null && typeof cwd !== 'string') {
+    throw errors.invalidArgType('options.cwd', ['string', 'Buffer', 'URL'], settings.cwd);
   }
-  const cwd = settings.cwd instanceof URL ? require('url').fileURLToPath(settings.cwd) : settings.cwd;
   const uid = validateId('uid', settings.uid);
   const gid = validateId('gid', settings.gid);
   const serialization = settings.serialization === undefined ? 'json' : settings.serialization;
   if (serialization !== 'json' && serialization !== 'advanced') {
-    throw errors.invalidArgValue('options.serialization', serialization, "must be one of: 'json', 'advanced'");
+    throw errors.invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'");
   }
   const stdio = normalizeStdio(settings);
   // rust-cluster's own setting: the largest message accepted from a worker before it is

@@ -1,0 +1,39 @@
+'use strict';
+// Errors users act on: class, code and message of what send(), kill() and fork() throw for bad
+// arguments and settings, compared with Node's word for word.
+const { cluster, obs, safety } = require('../helpers/observe');
+
+safety(8000);
+if (cluster.isPrimary) {
+  const caught = (label, fn) => {
+    try {
+      fn();
+      obs('no throw', { label });
+    } catch (e) {
+      obs('threw', { label, name: e.name, code: e.code, message: e.message });
+    }
+  };
+  const w = cluster.fork();
+  w.on('online', () => {
+    caught('send(Symbol)', () => w.send(Symbol('s')));
+    caught('send(function)', () => w.send(function named() {}));
+    caught('send(1n)', () => w.send(5n));
+    caught('send(x, null, "opts")', () => w.send('x', null, 'opts'));
+    caught('send(x, {})', () => w.send('x', {}));
+    caught('kill(bad signal)', () => w.process.kill('SIGNOPE'));
+    const settings = [
+      ['uid string', { uid: 'x' }], ['uid fraction', { uid: 1.5 }], ['gid big', { gid: 2 ** 40 }],
+      ['cwd number', { cwd: 5 }], ['serialization', { serialization: 'xml' }],
+      ['stdio without ipc', { stdio: ['pipe', 'pipe', 'pipe'] }], ['stdio bogus string', { stdio: 'bogus' }],
+      ['two ipc', { stdio: ['pipe', 'ipc', 'pipe', 'ipc'] }], ['exec number', { exec: 42 }],
+      ['args not array', { args: 'a b' }],
+    ];
+    for (const [label, s] of settings) {
+      cluster.setupPrimary(s);
+      caught(label, () => cluster.fork());
+      cluster.setupPrimary({ uid: undefined, gid: undefined, cwd: undefined, serialization: undefined,
+        stdio: undefined, exec: process.argv[1], args: [] });
+    }
+    w.disconnect();
+  });
+}
