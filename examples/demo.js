@@ -1,10 +1,10 @@
 'use strict';
 
 // `npm start`: a short tour of rust-cluster.
-// The primary forks one worker per CPU; worker #N serves HTTP on port
-// PORT + N - 1 (env PORT, default 8000). Once every worker listens, the
-// primary sends one request to each port on 127.0.0.1, prints who answered,
-// then disconnects all workers and exits with code 0 (1 if anything failed).
+// The primary forks one worker per CPU; every worker serves HTTP on the same port (env PORT,
+// default 8000), shared through the primary. Once all of them listen, the primary makes two
+// requests per worker on 127.0.0.1 and prints how many each answered (round-robin: in turn), then
+// disconnects the workers and exits with code 0 (1 if anything failed).
 
 const cluster = require('rust-cluster');
 const http = require('http');
@@ -17,11 +17,10 @@ if (cluster.isPrimary) {
   console.log(`primary (pid ${process.pid}): forking ${numCPUs} workers`);
   for (let i = 0; i < numCPUs; i++) cluster.fork();
 
-  const ports = [];
+  let listening = 0;
   cluster.on('listening', (worker, address) => {
     console.log(`worker #${worker.id} is listening on port ${address.port}`);
-    ports.push(address.port);
-    if (ports.length === numCPUs) askEveryone(ports.sort((a, b) => a - b));
+    if (++listening === numCPUs) askAround(2 * numCPUs);
   });
 
   cluster.on('exit', (worker, code, signal) => {
@@ -29,12 +28,15 @@ if (cluster.isPrimary) {
     if (code !== 0) process.exitCode = 1;
   });
 
-  async function askEveryone(sortedPorts) {
+  async function askAround(count) {
+    const tally = new Map();
     try {
-      for (const port of sortedPorts) {
-        const body = await get(port);
-        console.log(`port ${port}: ${body}`);
+      for (let i = 1; i <= count; i++) {
+        const worker = (await get(PORT)).split(' ')[3];
+        tally.set(worker, (tally.get(worker) || 0) + 1);
       }
+      for (const [worker, n] of [...tally].sort()) console.log(`worker ${worker} answered ${n} of ${count} requests`);
+      console.log(`all ${numCPUs} workers answered: ${tally.size === numCPUs}`);
     } catch (err) {
       console.error(`request failed: ${err.message}`);
       process.exitCode = 1;
@@ -45,7 +47,7 @@ if (cluster.isPrimary) {
   const id = cluster.worker.id;
   http.createServer((req, res) => {
     res.end(`answered by worker #${id} (pid ${process.pid})`);
-  }).listen(PORT + id - 1, '127.0.0.1');
+  }).listen(PORT, '127.0.0.1');
 }
 
 // One GET on a fresh connection (no keep-alive, so workers can exit at once).
