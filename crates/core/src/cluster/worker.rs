@@ -89,7 +89,7 @@ pub(crate) async fn run(
         tokio::select! {
             ready = channel.io().readable(), if open => {
                 match ready {
-                    Ok(mut guard) => match reader.read(&core, &channel) {
+                    Ok(mut guard) => match reader.read(&core, &channel, false) {
                         ReadOutcome::Drained => guard.clear_ready(),
                         ReadOutcome::MoreLater => {
                             drop(guard);
@@ -134,7 +134,7 @@ fn report_exit(
 ) {
     if *open {
         loop {
-            match reader.read(core, channel) {
+            match reader.read(core, channel, true) {
                 ReadOutcome::MoreLater => continue,
                 ReadOutcome::Eof => {
                     *open = false;
@@ -170,16 +170,22 @@ fn on_disconnect(core: &Rc<Core>, id: u32, channel: &Arc<Channel>) {
 }
 
 impl Reader {
-    fn read(&mut self, core: &Rc<Core>, channel: &Arc<Channel>) -> ReadOutcome {
+    /// Reads what the channel holds. `to_eof` (the worker has exited) keeps reading until
+    /// end-of-stream instead of stopping at the first short read.
+    fn read(&mut self, core: &Rc<Core>, channel: &Arc<Channel>, to_eof: bool) -> ReadOutcome {
         let mut events = Vec::new();
         let mut outcome = ReadOutcome::MoreLater;
         for _ in 0..READS_PER_TURN {
+            let fds_before = self.fds.len();
             match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
                 Ok(0) => {
                     outcome = ReadOutcome::Eof;
                     break;
                 }
                 Ok(n) => {
+                    // A short read drained the socket (a stream read only stops early at a
+                    // segment that carried descriptors), so no second read to see EAGAIN.
+                    let drained = !to_eof && n < self.buf.len() && self.fds.len() == fds_before;
                     if self.poisoned {
                         self.fds.clear();
                         continue;
@@ -198,6 +204,10 @@ impl Reader {
                     }
                     if let Err(e) = res {
                         self.malformed(channel, e.to_string(), &mut events);
+                    }
+                    if drained {
+                        outcome = ReadOutcome::Drained;
+                        break;
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
