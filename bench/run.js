@@ -1,0 +1,416 @@
+#!/usr/bin/env node
+'use strict';
+// rust-cluster's benchmark driver.
+//
+//   npm run bench                 full run (several minutes)
+//   npm run bench -- --quick      smoke run: fewer rounds, shorter durations (under 2 minutes)
+//
+// Options: --quick, --rounds=N, --only=<id>[,<id>...] (measurement ids or prefixes, e.g.
+// --only=echo,rr), --no-floor, --list.
+//
+// Every figure is a ratio of rust-cluster to Node's built-in cluster measured side by side in the
+// same run: for each measurement the driver alternates built-in, rust-cluster, built-in,
+// rust-cluster ... over several rounds (each in a fresh process, see bench/cases/), takes the
+// median of each side and reports median(rust-cluster) / median(built-in). The floor (bench/floor,
+// two small Rust processes over a socketpair, no Node) runs in the same rounds where it applies.
+// Prints a table on stdout (progress on stderr) and writes bench/results/<timestamp>.json and
+// bench/results/latest.json.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const { spawn, spawnSync } = require('node:child_process');
+
+const BENCH = __dirname;
+const ROOT = path.join(BENCH, '..');
+const CASES = path.join(BENCH, 'cases');
+const FLOOR_MANIFEST = path.join(BENCH, 'floor', 'Cargo.toml');
+const FLOOR_BIN = path.join(BENCH, 'floor', 'target', 'release', 'floor');
+const RESULTS = path.join(BENCH, 'results');
+
+// --- options ---------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+const opt = {};
+for (const a of argv) {
+  const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
+  if (!m) { console.error(`bench: unexpected argument ${a}`); process.exit(2); }
+  opt[m[1]] = m[2] === undefined ? true : m[2];
+}
+const quick = !!opt.quick;
+const P = quick ? {
+  rounds: 2, ipcWarm: 60, ipcDur: 200, rrWarm: 100, rrDur: 600, rrCount: 4000,
+  block: 1000, settle: 200, floorWarm: 30, floorDur: 150, caseTimeout: 45000,
+  budgetS: 95, // past this pace, the remaining measurements run one round (keeps quick < 2 min)
+} : {
+  rounds: 5, ipcWarm: 300, ipcDur: 1500, rrWarm: 300, rrDur: 2500, rrCount: 25000,
+  block: 2000, settle: 500, floorWarm: 200, floorDur: 1000, caseTimeout: 90000,
+  budgetS: null,
+};
+if (opt.rounds !== undefined) P.rounds = Math.max(1, Number(opt.rounds) | 0);
+
+// --- the measurements ------------------------------------------------------------------------
+// A measurement is one case script with fixed arguments; one run of it yields the figures of one
+// or more table rows. `floor` (optional) is the bench/floor command for the same loop, with the
+// figure of it that each row is compared to.
+
+const ECHO_PAYLOADS = { string: 'hello world!', object: { action: 'pewpewpew', powerLevel: 9001 } };
+
+// Bytes of one message on the wire, framing included, for the floor to send the same amount.
+function frameBytes(payload, serialization) {
+  return serialization === 'json'
+    ? Buffer.byteLength(JSON.stringify(payload)) + 1 // the line and its '\n'
+    : v8.serialize(payload).length + 4; // a 4-byte length, then the V8 bytes
+}
+const framing = (s) => (s === 'json' ? 'json' : 'adv');
+const ipcTiming = () => [`--warmup=${P.ipcWarm}`, `--duration=${P.ipcDur}`];
+const floorTiming = () => [`--warmup-ms=${P.floorWarm}`, `--duration-ms=${P.floorDur}`];
+
+function kib(n) { return n >= 1024 ? `${n / 1024} KiB` : `${n} B`; }
+
+const MEASUREMENTS = [];
+
+// The primary's CPU time (all threads, process.cpuUsage) per message of an IPC loop: one send
+// and its reply (echo) or ack (broadcast). `perRound` messages make one round of the loop. These
+// rows are listed after the others.
+function cpuRow(label, perRound) {
+  return {
+    section: 'cpu', label: `${label}: primary CPU/msg`, unit: 'µs/msg', better: 'lower',
+    metric: (r) => r.cpu_us_per_round / perRound, floorMetric: (f) => f.cpu_us_per_round / perRound,
+  };
+}
+
+for (const ser of ['json', 'advanced']) {
+  for (const payload of ['string', 'object']) {
+    for (const sends of [1, 10]) {
+      MEASUREMENTS.push({
+        id: `echo-${payload}-${sends}-${ser}`,
+        file: 'echo.js',
+        args: [`--payload=${payload}`, `--sends=${sends}`, `--serialization=${ser}`, ...ipcTiming()],
+        rows: [{
+          label: `1 echo ${payload}, ${sends} send${sends > 1 ? 's' : ''}/bcast, ${ser}`,
+          unit: 'bcast/s', better: 'higher', metric: (r) => r.rounds_per_s,
+          floorMetric: (f) => f.rounds_per_s,
+        }, cpuRow(`1 echo ${payload}, ${sends} send${sends > 1 ? 's' : ''}/bcast, ${ser}`, sends)],
+        floor: ['ipc', `--framing=${framing(ser)}`, `--size=${frameBytes(ECHO_PAYLOADS[payload], ser)}`,
+          `--batch=${sends}`, '--window=1', '--reply=echo', ...floorTiming()],
+      });
+    }
+  }
+}
+
+for (const ser of ['json', 'advanced']) {
+  for (const size of [64, 1024, 16384, 65536]) {
+    MEASUREMENTS.push({
+      id: `pipeline-${size}-${ser}`,
+      file: 'pipeline.js',
+      args: [`--size=${size}`, `--serialization=${ser}`, '--inflight=256', ...ipcTiming()],
+      rows: [{
+        label: `2 pipelined x256 ${kib(size)}, ${ser}`,
+        unit: 'rt/s', better: 'higher', metric: (r) => r.rounds_per_s,
+        floorMetric: (f) => f.rounds_per_s,
+      }, cpuRow(`2 pipelined x256 ${kib(size)}, ${ser}`, 1)],
+      floor: ['ipc', `--framing=${framing(ser)}`, `--size=${frameBytes('x'.repeat(size), ser)}`,
+        '--batch=1', '--window=256', '--reply=echo', ...floorTiming()],
+    });
+  }
+}
+
+for (const size of ['small', 65536]) {
+  const payload = size === 'small' ? ECHO_PAYLOADS.object : 'x'.repeat(size);
+  MEASUREMENTS.push({
+    id: `broadcast-${size}`,
+    file: 'broadcast.js',
+    args: [`--size=${size}`, '--workers=8', '--window=16', '--serialization=json', ...ipcTiming()],
+    rows: [{
+      label: `3 broadcast to 8, ${size === 'small' ? 'small' : kib(size)}, json`,
+      unit: 'msg/s', better: 'higher', metric: (r) => r.replies_per_s,
+      floorMetric: (f) => f.replies_per_s,
+    }, cpuRow(`3 broadcast to 8, ${size === 'small' ? 'small' : kib(size)}, json`, 8)],
+    floor: ['ipc', '--framing=json', `--size=${frameBytes(payload, 'json')}`, '--children=8',
+      '--batch=1', '--window=16', '--reply=ack', ...floorTiming()],
+  });
+}
+
+MEASUREMENTS.push({
+  id: 'rr',
+  file: 'rr.js',
+  args: ['--concurrency=32', `--count=${P.rrCount}`, `--duration=${P.rrDur}`, `--warmup=${P.rrWarm}`],
+  rows: [
+    { label: '4 round-robin, 2 workers', unit: 'conn/s', better: 'higher',
+      metric: (r) => r.conns_per_s, floorMetric: (f) => f.handoffs_per_s },
+    { label: '4 round-robin: primary CPU/conn', unit: 'µs/conn', better: 'lower',
+      metric: (r) => r.cpu_us_per_conn, floorMetric: (f) => f.cpu_us_per_handoff },
+  ],
+  floor: ['fdpass', ...floorTiming()],
+});
+
+MEASUREMENTS.push({
+  id: 'blocked',
+  file: 'blocked.js',
+  args: [`--block=${P.block}`, '--concurrency=8'],
+  rows: [{ label: `5 answered during ${P.block / 1000} s JS block`, unit: 'requests', better: 'higher',
+    metric: (r) => r.answered }],
+});
+
+for (const n of [1, 8]) {
+  MEASUREMENTS.push({
+    id: `startup-${n}`,
+    file: 'startup.js',
+    args: [`--workers=${n}`],
+    rows: [
+      { label: `6 start-up ${n} worker${n > 1 ? 's' : ''}: fork→online`, unit: 'ms', better: 'lower',
+        metric: (r) => r.online_ms },
+      { label: `6 start-up ${n} worker${n > 1 ? 's' : ''}: fork→listening`, unit: 'ms', better: 'lower',
+        metric: (r) => r.listening_ms },
+    ],
+  });
+}
+
+MEASUREMENTS.push({
+  id: 'memory',
+  file: 'memory.js',
+  args: ['--workers=8', `--settle=${P.settle}`],
+  rows: [{ label: '7 primary RSS, 8 idle workers', unit: 'MiB', better: 'lower',
+    metric: (r) => r.rss_kib / 1024 }],
+});
+
+// --- running ---------------------------------------------------------------------------------
+
+function selected(m) {
+  if (!opt.only) return true;
+  return String(opt.only).split(',').some((s) => m.id === s || m.id.startsWith(s));
+}
+
+// Environment for case processes: nothing inherited that changes how a cluster behaves.
+const caseEnv = { ...process.env };
+for (const k of ['NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE',
+  'NODE_CLUSTER_SCHED_POLICY', 'NODE_OPTIONS']) delete caseEnv[k];
+
+// Runs a command in its own process group; resolves with the last JSON line of its stdout.
+function runJson(cmd, args, timeoutMs) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { cwd: ROOT, env: caseEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { err += d; if (err.length > 20000) err = err.slice(-10000); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }, timeoutMs);
+    child.on('error', (e) => { err += String(e); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      // Anything of the group still alive (should be nothing) goes too.
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      const lines = out.split('\n').filter((l) => l.startsWith('{'));
+      let result = null;
+      try { result = lines.length ? JSON.parse(lines[lines.length - 1]) : null; } catch { /* bad */ }
+      const ms = Date.now() - t0;
+      if (result && result.ok && code === 0) resolve({ ok: true, result, ms });
+      else {
+        const why = timedOut ? `timed out after ${timeoutMs} ms`
+          : result && result.error ? result.error : `exit ${code ?? signal}`;
+        resolve({ ok: false, error: why, stderr: err.trim().split('\n').slice(-5).join('\n'), ms });
+      }
+    });
+  });
+}
+
+async function runCase(m, impl) {
+  const args = [path.join(CASES, m.file), `--impl=${impl}`, ...m.args];
+  let r = await runJson(process.execPath, args, P.caseTimeout);
+  if (!r.ok) {
+    console.error(`  ${m.id} ${impl}: failed (${r.error}); retrying once${r.stderr ? `\n    ${r.stderr.replace(/\n/g, '\n    ')}` : ''}`);
+    const again = await runJson(process.execPath, args, P.caseTimeout);
+    again.retried = true;
+    again.firstError = r.error;
+    r = again;
+  }
+  return r;
+}
+
+function buildFloor() {
+  const which = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
+  if (which.error || which.status !== 0) return { ok: false, note: 'cargo is not available: floor column skipped' };
+  const b = spawnSync('cargo', ['build', '--release', '--quiet', '--manifest-path', FLOOR_MANIFEST],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], timeout: 300000 });
+  if (b.status !== 0 || !fs.existsSync(FLOOR_BIN)) return { ok: false, note: 'building bench/floor failed: floor column skipped' };
+  return { ok: true };
+}
+
+function median(xs) {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+// --- output ----------------------------------------------------------------------------------
+
+function fmt(x) {
+  if (x === null || x === undefined) return '—';
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${Math.round(x / 1e3)}k`;
+  if (a >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function fmtRatio(row) {
+  if (row.ratio === null) {
+    if (row.rust > 0 && row.node === 0) return '∞ (built-in 0)';
+    return '—';
+  }
+  return `${row.ratio.toFixed(2)}x`;
+}
+
+function table(rows) {
+  const head = ['row', 'unit', 'better', 'built-in', 'rust-cluster', 'ratio', 'floor'];
+  const body = rows.map((r) => [
+    r.label, r.unit, r.better === 'higher' ? '↑' : '↓', fmt(r.node), fmt(r.rust), fmtRatio(r),
+    r.floor === undefined ? '' : fmt(r.floor),
+  ]);
+  const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
+  const pad = (s, w, right) => (right ? ' '.repeat(w - [...s].length) + s : s + ' '.repeat(w - [...s].length));
+  const line = (cells) => cells.map((c, i) => pad(c, width[i], i >= 3)).join('  ');
+  return [line(head), width.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+function stamp(d) {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+function gitCommit() {
+  const g = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  return g.status === 0 ? g.stdout.trim() : null;
+}
+
+// --- main ------------------------------------------------------------------------------------
+
+async function main() {
+  const list = MEASUREMENTS.filter(selected);
+  if (opt.list) {
+    for (const m of MEASUREMENTS) console.log(`${m.id}\t${m.file} ${m.args.join(' ')}`);
+    return 0;
+  }
+  if (list.length === 0) { console.error(`bench: --only=${opt.only} matches nothing (try --list)`); return 2; }
+
+  const started = new Date();
+  const notes = [];
+  let floor = { ok: false, note: 'floor disabled (--no-floor)' };
+  if (!opt['no-floor'] && list.some((m) => m.floor)) {
+    console.error('bench: building bench/floor (cargo build --release) ...');
+    floor = buildFloor();
+  }
+  if (!floor.ok && list.some((m) => m.floor)) notes.push(floor.note);
+
+  console.error(`bench: ${quick ? 'quick' : 'full'} mode, ${P.rounds} round(s) per measurement, ` +
+    `${list.length} measurement(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  const results = [];
+  const rows = [];
+  let failures = 0;
+  const t0 = Date.now();
+  let roundsDone = 0;
+  let cutShort = 0;
+  for (const [index, m] of list.entries()) {
+    const samples = { node: [], rust: [], floor: [] };
+    const runs = [];
+    // With a time budget (quick mode), a machine too slow or too busy for it gets one round for
+    // the remaining measurements rather than a run that overstays.
+    let rounds = P.rounds;
+    if (P.budgetS && roundsDone > 0) {
+      const spent = (Date.now() - t0) / 1000;
+      const perRound = spent / roundsDone;
+      if (spent + perRound * P.rounds * (list.length - index) > P.budgetS) { rounds = 1; cutShort++; }
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const impl of ['node', 'rust']) {
+        const r = await runCase(m, impl);
+        runs.push({ round, impl, ...r });
+        if (r.retried) notes.push(`${m.id} ${impl} round ${round + 1}: first try failed (${r.firstError}), retried`);
+        if (r.ok) samples[impl].push(r.result);
+        else failures++;
+      }
+      if (m.floor && floor.ok) {
+        const f = await runJson(FLOOR_BIN, m.floor, 60000);
+        runs.push({ round, impl: 'floor', ...f });
+        if (f.ok) samples.floor.push(f.result);
+        else { failures++; notes.push(`${m.id}: floor failed (${f.error})`); }
+      }
+    }
+    roundsDone += rounds;
+    const mrows = m.rows.map((row) => {
+      const node = median(samples.node.map(row.metric));
+      const rust = median(samples.rust.map(row.metric));
+      const out = {
+        section: row.section || 'main', label: row.label, unit: row.unit, better: row.better, node, rust,
+        ratio: node > 0 && rust !== null ? rust / node : null,
+        samples: { node: samples.node.map(row.metric), rust: samples.rust.map(row.metric) },
+      };
+      if (m.floor) {
+        out.floor = row.floorMetric && floor.ok ? median(samples.floor.map(row.floorMetric)) : null;
+        out.samples.floor = row.floorMetric ? samples.floor.map(row.floorMetric) : [];
+      }
+      return out;
+    });
+    rows.push(...mrows);
+    results.push({ id: m.id, file: m.file, args: m.args, floorArgs: m.floor || null, rows: mrows, runs });
+    console.error(`  ${m.id}: ${mrows.map((r) => `${fmt(r.node)} / ${fmt(r.rust)} ${r.unit} = ${fmtRatio(r)}`).join('; ')}`);
+  }
+
+  if (cutShort) notes.push(`time budget: ${cutShort} measurement(s) ran 1 round instead of ${P.rounds}`);
+  const finished = new Date();
+  const report = {
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    mode: quick ? 'quick' : 'full',
+    params: P,
+    ratio: 'median(rust-cluster) / median(built-in), each over the rounds, alternating built-in and rust-cluster',
+    machine: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: (os.cpus()[0] || {}).model,
+      memMiB: Math.round(os.totalmem() / 1048576),
+      loadavgAtEnd: os.loadavg(),
+    },
+    commit: gitCommit(),
+    floor: floor.ok ? 'bench/floor' : floor.note,
+    failures,
+    notes,
+    rows: rows.map(({ samples, ...r }) => r),  // per-sample values are under measurements[].rows
+    measurements: results,
+  };
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, `${stamp(started)}.json`);
+  const text = JSON.stringify(report, null, 2) + '\n';
+  // Written whole or not at all (a .tmp, then a rename).
+  for (const target of [file, path.join(RESULTS, 'latest.json')]) {
+    fs.writeFileSync(`${target}.tmp`, text);
+    fs.renameSync(`${target}.tmp`, target);
+  }
+
+  console.log(`rust-cluster benchmarks (${report.mode}, ${P.rounds} rounds, node ${process.version}, ` +
+    `${os.cpus().length} cpus, ${((finished - started) / 1000).toFixed(0)} s)`);
+  console.log('ratio = median(rust-cluster) / median(built-in); ↑ higher is better, ↓ lower is better; ' +
+    'floor = two Rust processes over a socketpair (rr rows: fd hand-offs/s and parent µs per hand-off; ' +
+    'CPU/msg rows: the parent\'s µs per message)');
+  console.log('');
+  const ordered = [...rows.filter((r) => r.section === 'main'), ...rows.filter((r) => r.section !== 'main')];
+  console.log(table(ordered));
+  for (const n of notes) console.log(`note: ${n}`);
+  if (failures) console.log(`note: ${failures} run(s) failed, see ${path.relative(ROOT, file)}`);
+  console.log('');
+  console.log(`results: ${path.relative(ROOT, file)} (and bench/results/latest.json)`);
+  return failures ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
