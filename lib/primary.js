@@ -251,7 +251,7 @@ function removeWorker(worker) {
 function updateRef() {
   let alive = false;
   for (const w of live.values()) {
-    if (!w.isDead() || w.process.connected || w.process._channelOpen) { alive = true; break; }
+    if (w.process._keepsAlive()) { alive = true; break; }
   }
   if (engine !== null) engine.setRef(alive);
 }
@@ -285,6 +285,7 @@ cluster.fork = function fork(env) {
 
   if (workerProcess.pid !== undefined) {
     live.set(id, worker);
+    workerProcess._onRefChange = updateRef;
     updateRef();
   }
   process.nextTick(() => cluster.emit('fork', worker));

@@ -351,15 +351,45 @@ WorkerProcess.prototype.kill = function kill(sig) {
   }
 };
 
-WorkerProcess.prototype.ref = function ref() {};
-WorkerProcess.prototype.unref = function unref() {};
+// Liveness as Node: the primary stays alive while a worker process runs (unless unref'd) or its
+// channel is open (unless channel.unref()'d). lib/primary.js sums this up for the engine.
+WorkerProcess.prototype.ref = function ref() {
+  this._processRef = true;
+  if (this._onRefChange) this._onRefChange();
+};
 
+WorkerProcess.prototype.unref = function unref() {
+  this._processRef = false;
+  if (this._onRefChange) this._onRefChange();
+};
+
+WorkerProcess.prototype._keepsAlive = function _keepsAlive() {
+  const running = this.exitCode == null && this.signalCode == null && this.pid !== undefined;
+  return (running && this._processRef !== false) || (this._channelOpen && this._channelRef !== false);
+};
+
+// The channel object: its socket belongs to the engine, so it offers ref()/unref() (and fd
+// -1); enough for code that unrefs the channel to let the primary exit.
 Object.defineProperty(WorkerProcess.prototype, 'channel', {
   configurable: true,
   enumerable: false,
   get() {
     if (!this._channelOpen) return undefined;
-    return { ref() {}, unref() {}, fd: -1 };
+    if (!this._channelObject) {
+      const proc = this;
+      this._channelObject = {
+        fd: -1,
+        ref() {
+          proc._channelRef = true;
+          if (proc._onRefChange) proc._onRefChange();
+        },
+        unref() {
+          proc._channelRef = false;
+          if (proc._onRefChange) proc._onRefChange();
+        },
+      };
+    }
+    return this._channelObject;
   },
 });
 
