@@ -373,19 +373,39 @@ function decodeMessage(worker, ev) {
   }
 }
 
+// Engine events wait here in order. Node learns of a channel's end and of a process exit in
+// different loop turns, and everything the 'disconnect' listeners queue (next ticks, promises)
+// runs before 'exit'; one engine batch can hold both, so after a 'disconnect' the rest waits for
+// the next loop turn, and batches drained meanwhile queue behind it.
+const pendingEvents = [];
+let pumpPaused = false;
+
 function onEngineEvents() {
-  dispatchFrom(engine.drain(), 0);
+  const events = engine.drain();
+  for (let i = 0; i < events.length; i++) pendingEvents.push(events[i]);
+  if (!pumpPaused) pump();
 }
 
-// Node learns of a channel's end and of a process exit in different loop turns, and emits
-// 'disconnect' on the tick after the end. One engine batch can hold both, so the rest of a batch
-// waits behind that tick to keep Node's order.
-function dispatchFrom(events, start) {
-  for (let i = start; i < events.length; i++) {
-    dispatch(events[i]);
-    if (events[i].type === 'disconnect' && i + 1 < events.length) {
-      process.nextTick(dispatchFrom, events, i + 1);
-      return;
+function pump() {
+  pumpPaused = false;
+  let i = 0;
+  try {
+    while (i < pendingEvents.length) {
+      const ev = pendingEvents[i++];
+      dispatch(ev);
+      if (ev.type === 'disconnect' && i < pendingEvents.length) {
+        pumpPaused = true;
+        setImmediate(pump);
+        break;
+      }
+    }
+  } finally {
+    // Also when a listener threw: what was dispatched is never dispatched again, and the rest
+    // is still delivered, on the next tick.
+    pendingEvents.splice(0, i);
+    if (!pumpPaused && pendingEvents.length > 0) {
+      pumpPaused = true;
+      process.nextTick(pump);
     }
   }
 }
