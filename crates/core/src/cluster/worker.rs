@@ -53,7 +53,7 @@ pub(crate) async fn run(
     pidfd: AsyncFd<OwnedFd>,
 ) {
     let shared = core.shared.clone();
-    tokio::task::spawn_local(channel.clone().run_writer(move |done| {
+    let writer = tokio::task::spawn_local(channel.clone().run_writer(move |done| {
         shared.push_all(done.into_iter().map(|c| Event::SendDone {
             id,
             token: c.token,
@@ -72,6 +72,9 @@ pub(crate) async fn run(
     let backlog = reader.backlog.clone();
     let mut open = true;
     let mut exited = false;
+    // The exit, held back until the worker's descriptors are closed (Node has released them
+    // when it emits 'exit'), unless the channel outlives the process.
+    let mut exit_status = None;
     while open || !exited {
         if open && backlog.waiting() > BACKLOG_LIMIT {
             tokio::select! {
@@ -81,7 +84,7 @@ pub(crate) async fn run(
                     exited = true;
                     // What the worker wrote before dying is bounded by the socket buffer.
                     backlog.wait_below(0).await;
-                    report_exit(&core, id, status, &mut open, &mut reader, &channel);
+                    exit_status = report_exit(&core, id, status, &mut open, &mut reader, &channel);
                 }
             }
             continue;
@@ -108,11 +111,11 @@ pub(crate) async fn run(
             }
             status = child::wait_exit(&pidfd), if !exited => {
                 exited = true;
-                report_exit(&core, id, status, &mut open, &mut reader, &channel);
+                exit_status = report_exit(&core, id, status, &mut open, &mut reader, &channel);
             }
         }
     }
-    // Both ends are done: forget the worker (closes the channel descriptor).
+    // Both ends are done: forget the worker and close its descriptors, then report the exit.
     channel.close();
     core.shared
         .channels
@@ -120,10 +123,29 @@ pub(crate) async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     core.detached.borrow_mut().remove(&id);
+    writer.abort();
+    let _ = writer.await;
+    drop(channel);
+    drop(pidfd);
+    if let Some(status) = exit_status {
+        push_exit(&core, id, status);
+    }
+}
+
+fn push_exit(core: &Rc<Core>, id: u32, status: child::ExitStatus) {
+    core.shared.push(Event::Exit {
+        id,
+        code: status.code,
+        signal: status.signal,
+    });
+    if let Some(link) = core.link() {
+        Scheduler::remove_worker(&core.sched, &link, id);
+    }
 }
 
 /// The process is gone, so its end of the channel is closed: read what it wrote before dying
-/// and report the disconnect first, then the exit.
+/// and report the disconnect first. The exit is returned to be reported once the descriptors
+/// are closed, or reported at once if the channel stays open (another process holds its end).
 fn report_exit(
     core: &Rc<Core>,
     id: u32,
@@ -131,7 +153,7 @@ fn report_exit(
     open: &mut bool,
     reader: &mut Reader,
     channel: &Arc<Channel>,
-) {
+) -> Option<child::ExitStatus> {
     if *open {
         loop {
             match reader.read(core, channel, true) {
@@ -145,14 +167,11 @@ fn report_exit(
             }
         }
     }
-    core.shared.push(Event::Exit {
-        id,
-        code: status.code,
-        signal: status.signal,
-    });
-    if let Some(link) = core.link() {
-        Scheduler::remove_worker(&core.sched, &link, id);
+    if *open {
+        push_exit(core, id, status);
+        return None;
     }
+    Some(status)
 }
 
 fn on_disconnect(core: &Rc<Core>, id: u32, channel: &Arc<Channel>) {
