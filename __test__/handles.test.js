@@ -8,33 +8,9 @@
 // oracle) and rust-cluster, and their observations must be equal.
 const { describe, it } = require('node:test');
 const assert = require('node:assert');
-const { agree, events, runScenario, summary } = require('./helpers/oracle');
+const { agree, agreeMeasured, events } = require('./helpers/oracle');
 
 const T = 20000;
-
-// Like agree(), but 'measure' observations (descriptor counts, timings) are
-// left out of the comparison and returned for checks with a tolerance.
-async function agreeMeasured(t, file, opts) {
-  const other = process.env.RC_CHECK_ORACLE === '1' ? 'node' : 'rust';
-  const [oracle, candidate] = await Promise.all([
-    runScenario(file, 'node', opts),
-    runScenario(file, other, opts),
-  ]);
-  const strip = (r) => {
-    const s = summary(r);
-    for (const k of Object.keys(s.streams)) s.streams[k] = s.streams[k].filter((o) => o.ev !== 'measure');
-    return s;
-  };
-  const measure = (r) => events(summary(r), 'P', 'measure')[0];
-  const show = (r) => JSON.stringify(summary(r), null, 1) + (r.stderr ? `\nstderr: ${r.stderr.slice(-1500)}` : '');
-  const m = { node: measure(oracle), [other === 'node' ? 'node (second run)' : other]: measure(candidate) };
-  t.diagnostic(`${file} ${opts.args.join(' ')} measures: ${JSON.stringify(m)}`);
-  const o = strip(oracle);
-  assert.deepStrictEqual({ exit: o.exit, problems: o.problems }, { exit: { code: 0, signal: null }, problems: [] },
-    `the scenario itself misbehaved under Node's cluster:\n${show(oracle)}`);
-  assert.deepStrictEqual(strip(candidate), o, `${file} ${opts.args.join(' ')}: ${other} differs from node\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
-  return { oracle: o, measures: m };
-}
 
 const ev1 = (s, stream, ev) => events(s, stream, ev);
 
@@ -176,7 +152,7 @@ describe('handles: descriptors over many sends', { concurrency: 1 }, () => {
     it(`primary fd count unchanged (±2) after ${total} handle sends: ${part} ${kinds} (handle-fds.js)`, async (t) => {
       const { oracle, measures } = await agreeMeasured(t, 'handle-fds.js', { args: ['json', part, total, kinds], timeoutMs: 40000 });
       assert.strictEqual(ev1(oracle, 'P', 'fds after the sends')[0].withinTwo, true);
-      for (const [impl, m] of Object.entries(measures)) {
+      for (const [impl, m] of Object.entries({ node: measures.oracle, candidate: measures.candidate })) {
         assert.ok(m && Math.abs(m.delta) <= 2, `${impl}: ${JSON.stringify(m)}`);
       }
     });

@@ -6,33 +6,9 @@
 // Node's plus 64 MiB. Also a multi-byte UTF-8 string in json mode.
 const { describe, it } = require('node:test');
 const assert = require('node:assert');
-const { events, runScenario, summary } = require('./helpers/oracle');
+const { agreeMeasured, events } = require('./helpers/oracle');
 
 const MiB = 1024 * 1024;
-
-// Runs the scenario under both implementations; compares everything but the
-// 'measure' observations, which are returned.
-async function agreeMeasured(t, file, opts) {
-  const other = process.env.RC_CHECK_ORACLE === '1' ? 'node' : 'rust';
-  const [oracle, candidate] = await Promise.all([
-    runScenario(file, 'node', opts),
-    runScenario(file, other, opts),
-  ]);
-  const strip = (r) => {
-    const s = summary(r);
-    for (const k of Object.keys(s.streams)) s.streams[k] = s.streams[k].filter((o) => o.ev !== 'measure');
-    return s;
-  };
-  const measure = (r) => events(summary(r), 'P', 'measure')[0];
-  const show = (r) => JSON.stringify(summary(r), null, 1) + (r.stderr ? `\nstderr: ${r.stderr.slice(-1500)}` : '');
-  const measures = { oracle: measure(oracle), candidate: measure(candidate) };
-  t.diagnostic(`${file} ${opts.args.join(' ')}: node ${JSON.stringify(measures.oracle)}; ${other} ${JSON.stringify(measures.candidate)}`);
-  const o = strip(oracle);
-  assert.deepStrictEqual({ exit: o.exit, problems: o.problems }, { exit: { code: 0, signal: null }, problems: [] },
-    `the scenario itself misbehaved under Node's cluster:\n${show(oracle)}`);
-  assert.deepStrictEqual(strip(candidate), o, `${file} ${opts.args.join(' ')}: ${other} differs from node\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
-  return { oracle: o, measures };
-}
 
 function checkIntact(o, dir) {
   const expected = events(o, dir === 'p2w' ? 'P' : 'W1', 'expected')[0];

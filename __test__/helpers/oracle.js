@@ -176,10 +176,36 @@ async function agree(t, file, opts = {}) {
   return expected;
 }
 
+// Like agree(), for scenarios that also report numbers that vary between runs ('measure'
+// observations: descriptor counts, peak RSS, timings). Those are left out of the comparison and
+// returned as { oracle, candidate } for checks with a tolerance.
+async function agreeMeasured(t, file, opts = {}) {
+  const other = process.env.RC_CHECK_ORACLE === '1' ? 'node' : 'rust';
+  const [oracle, candidate] = await Promise.all([
+    runScenario(file, 'node', opts),
+    runScenario(file, other, opts),
+  ]);
+  const strip = (r) => {
+    const s = summary(r);
+    for (const k of Object.keys(s.streams)) s.streams[k] = s.streams[k].filter((o) => o.ev !== 'measure');
+    return s;
+  };
+  const measure = (r) => events(summary(r), 'P', 'measure')[0];
+  const show = (r) => JSON.stringify(summary(r), null, 1) + (r.stderr ? `\nstderr: ${r.stderr.slice(-1500)}` : '');
+  const measures = { oracle: measure(oracle), candidate: measure(candidate) };
+  const label = [file, ...(opts.args || [])].join(' ');
+  t.diagnostic(`${label}: node ${JSON.stringify(measures.oracle)}; ${other} ${JSON.stringify(measures.candidate)}`);
+  const o = strip(oracle);
+  assert.deepStrictEqual({ exit: o.exit, problems: o.problems }, { exit: { code: 0, signal: null }, problems: [] },
+    `the scenario itself misbehaved under Node's cluster:\n${show(oracle)}`);
+  assert.deepStrictEqual(strip(candidate), o, `${label}: ${other} differs from node\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
+  return { oracle: o, measures };
+}
+
 // The observations of one stream with a given event name.
 function events(summaryOrStreams, stream, ev) {
   const streams = summaryOrStreams.streams || summaryOrStreams;
   return (streams[stream] || []).filter((o) => ev === undefined || o.ev === ev);
 }
 
-module.exports = { runScenario, normalize, agree, events, summary, SCENARIOS };
+module.exports = { runScenario, normalize, agree, agreeMeasured, events, summary, SCENARIOS };
