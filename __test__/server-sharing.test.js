@@ -34,6 +34,7 @@ before(() => {
 });
 after(() => { if (tlsDir) fs.rmSync(tlsDir, { recursive: true, force: true }); });
 
+
 const POLICY = {
   rr: { args: 'rr', env: {} },
   none: { args: 'none', env: {} }, // cluster.schedulingPolicy = SCHED_NONE before the first fork
@@ -61,8 +62,15 @@ for (const proto of ['pipe-r', 'pipe-w']) CASES.push(share(proto, 2, 'rr'));
 // Socket file modes with umask 077: readableAll adds r for all, writableAll
 // w for all; under SCHED_NONE the worker's fchmod never happens (its handle
 // arrives after listen() returns), so the mode stays as bound.
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+// Socket file modes under umask 077. readableAll/writableAll add bits to the mode with the libuv
+// of Node 20 and set it exactly with the libuv of Node 22 and later.
+const EXACT_PIPE_MODE = NODE_MAJOR >= 22;
 const SOCKET_MODE = {
-  rr: { 'pipe-abs': '700', 'pipe-rel': '700', 'pipe-long': '700', 'pipe-r': '744', 'pipe-w': '722', 'pipe-rw': '766' },
+  rr: EXACT_PIPE_MODE
+    ? { 'pipe-abs': '700', 'pipe-rel': '700', 'pipe-long': '700', 'pipe-r': '444', 'pipe-w': '222', 'pipe-rw': '666' }
+    : { 'pipe-abs': '700', 'pipe-rel': '700', 'pipe-long': '700', 'pipe-r': '744', 'pipe-w': '722', 'pipe-rw': '766' },
   none: { 'pipe-abs': '700', 'pipe-rel': '700', 'pipe-long': '700', 'pipe-r': '700', 'pipe-w': '700', 'pipe-rw': '700' },
 };
 
@@ -117,7 +125,11 @@ describe('listen()/bind() variants and errors in a worker (server-listen.js)', {
   after(() => new Promise((resolve) => holder.close(resolve)));
 
   for (const policy of ['rr', 'none', 'env=none']) {
-    it(policy, async (t) => {
+    // Under SCHED_NONE, Node 22 and 24's own primary makes this scenario's worker trip an internal
+    // assertion (node:internal/cluster/child, shared()) at the second listen(P) in one worker, so
+    // there is no oracle behaviour to compare with on those versions.
+    const skip = policy !== 'rr' && NODE_MAJOR >= 22 && `Node ${NODE_MAJOR}'s own cluster crashes this scenario's worker under SCHED_NONE`;
+    it(policy, { skip }, async (t) => {
       const p = POLICY[policy];
       const oracle = await agree(t, 'server-listen.js', { args: [p.args, String(held)], env: p.env, timeoutMs: 30000 });
       const rr = policy === 'rr';
@@ -134,8 +146,11 @@ describe('listen()/bind() variants and errors in a worker (server-listen.js)', {
       assert.deepStrictEqual(steps['listen(0, ::1)'].connect, { v4: 'ECONNREFUSED', v6: 'ok' });
       assert.deepStrictEqual(steps['listen(0, ::)'].connect, { v4: 'ok', v6: 'ok' });
       assert.deepStrictEqual(steps['listen({port:0, host:"::", ipv6Only:true})'].connect, { v4: 'ECONNREFUSED', v6: 'ok' });
-      // PROTOCOL.md 4.3: ipv6Only without a host is dropped in cluster mode.
-      assert.deepStrictEqual(steps['listen({port:0, ipv6Only:true}) without a host'].connect, { v4: 'ok', v6: 'ok' });
+      // PROTOCOL.md 4.3: ipv6Only without a host is dropped in cluster mode by Node 20 (Node 22
+      // keeps it). agree() above already compared rust-cluster with the Node running the test.
+      const ipv6OnlyKept = NODE_MAJOR >= 22;
+      assert.deepStrictEqual(steps['listen({port:0, ipv6Only:true}) without a host'].connect,
+        { v4: ipv6OnlyKept ? 'ECONNREFUSED' : 'ok', v6: 'ok' });
       assert.strictEqual(steps['listen({port:0, host:"localhost", backlog:100})'].backlog, 100);
       assert.strictEqual(steps['listen({port:0, backlog:7})'].backlog, 7);
       assert.strictEqual(steps['listen({port:0, exclusive:true})'].holds, true);

@@ -48,6 +48,10 @@ function getEngine() {
   if (engine === null) {
     const { Engine } = native.load();
     engine = new Engine(onEngineEvents);
+    // libuv 1.47 and later (Node 22 on) set a unix socket's readableAll/writableAll mode
+    // exactly instead of adding to it; follow the Node this primary runs on.
+    const [major, minor] = process.versions.uv.split('.').map(Number);
+    engine.setExactPipeMode(major > 1 || (major === 1 && minor >= 47));
   }
   return engine;
 }

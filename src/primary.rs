@@ -109,6 +109,12 @@ impl Engine {
         self.cluster.queued_bytes(id) as f64
     }
 
+    /// Unix socket modes for readableAll/writableAll as the running Node's libuv sets them.
+    #[napi(catch_unwind)]
+    pub fn set_exact_pipe_mode(&self, exact: bool) {
+        self.cluster.set_exact_pipe_mode(exact)
+    }
+
     /// 1 = SCHED_NONE, 2 = SCHED_RR.
     #[napi(catch_unwind)]
     pub fn set_policy(&self, policy: u32) {

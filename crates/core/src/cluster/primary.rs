@@ -65,6 +65,7 @@ pub(crate) struct Shared {
     wake: Box<dyn Fn() + Send + Sync>,
     /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
     seq: AtomicU64,
+    exact_pipe_mode: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -140,6 +141,7 @@ impl Cluster {
             scheduled: AtomicBool::new(false),
             wake,
             seq: AtomicU64::new(0),
+            exact_pipe_mode: AtomicBool::new(false),
         });
         let for_thread = shared.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -251,6 +253,12 @@ impl Cluster {
             .unwrap_or(0)
     }
 
+    /// Follow newer libuv for `readableAll`/`writableAll` socket file modes (see
+    /// `scheduler::listen::unix_chmod`).
+    pub fn set_exact_pipe_mode(&self, exact: bool) {
+        self.shared.exact_pipe_mode.store(exact, Ordering::Release);
+    }
+
     pub fn set_policy(&self, p: Policy) {
         let _ = self.shared.cmd.send(Command::SetPolicy(p));
     }
@@ -298,6 +306,9 @@ impl Link for CoreLink {
     }
     fn cwd(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
+    }
+    fn exact_pipe_mode(&self) -> bool {
+        self.shared.exact_pipe_mode.load(Ordering::Acquire)
     }
 }
 

@@ -109,10 +109,12 @@ pub fn unix_bind(path: &Path) -> Result<OwnedFd, Errno> {
 }
 
 /// Makes a unix socket file readable and/or writable by everyone (libuv's uv_pipe_chmod).
-pub fn unix_chmod(path: &Path, readable: bool, writable: bool) -> Result<(), Errno> {
+/// libuv up to 1.46 (Node 20) adds those bits to the file's mode; later versions (Node 22 on)
+/// set the mode to exactly them. `exact` picks the behaviour of the Node running the primary.
+pub fn unix_chmod(path: &Path, readable: bool, writable: bool, exact: bool) -> Result<(), Errno> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|err| err.raw_os_error().unwrap_or(libc::EIO))?;
-    let mut mode = meta.permissions().mode();
+    let mut mode = if exact { 0 } else { meta.permissions().mode() };
     if readable {
         mode |= 0o444;
     }

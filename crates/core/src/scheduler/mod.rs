@@ -39,6 +39,8 @@ pub trait Link {
     ) -> Option<u64>;
     /// The primary's working directory, for unix socket paths.
     fn cwd(&self) -> Option<std::path::PathBuf>;
+    /// Whether `readableAll`/`writableAll` set a unix socket's mode exactly (newer libuv).
+    fn exact_pipe_mode(&self) -> bool;
 }
 
 pub(crate) enum Handle {

@@ -73,7 +73,8 @@ impl RoundRobin {
                 .get("writableAll")
                 .is_some_and(|v| v.as_bool() == Some(true));
             if readable || writable {
-                if let Err(err) = listen::unix_chmod(p, readable, writable) {
+                if let Err(err) = listen::unix_chmod(p, readable, writable, link.exact_pipe_mode())
+                {
                     return Err(cleanup(err, &path));
                 }
             }
