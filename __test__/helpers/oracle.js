@@ -75,12 +75,18 @@ function runScenario(file, impl, { args = [], env = {}, execArgv = [], timeoutMs
     child.on('close', (code, signal) => {
       clearTimeout(hardTimer);
       clearTimeout(lingerTimer);
-      const left = groupMembers(child.pid);
-      if (left.length > 0) {
-        problems.push(`${left.length} process(es) of the scenario still running after the primary exited`);
-        killGroup(child.pid);
-      }
-      resolve({ impl, file, args, code, signal, stdout, stderr, problems, ...parse(stdout) });
+      const finish = () => {
+        const left = groupMembers(child.pid);
+        if (left.length > 0) {
+          problems.push(`${left.length} process(es) of the scenario still running after the primary exited`);
+          killGroup(child.pid);
+        }
+        resolve({ impl, file, args, code, signal, stdout, stderr, problems, ...parse(stdout) });
+      };
+      // A worker can be seen between closing its descriptors and becoming a zombie: look again
+      // after a short grace period before calling it left behind.
+      if (groupMembers(child.pid).length > 0) setTimeout(finish, 300);
+      else finish();
     });
   });
 }
