@@ -104,11 +104,6 @@ impl Engine {
         self.cluster.close_channel(id)
     }
 
-    #[napi(catch_unwind)]
-    pub fn queued_bytes(&self, id: u32) -> f64 {
-        self.cluster.queued_bytes(id) as f64
-    }
-
     /// Unix socket modes for readableAll/writableAll as the running Node's libuv sets them.
     #[napi(catch_unwind)]
     pub fn set_exact_pipe_mode(&self, exact: bool) {

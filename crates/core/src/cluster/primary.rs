@@ -35,9 +35,6 @@ pub struct SpawnResult {
     pub stdio: Vec<Option<RawFd>>,
 }
 
-/// The result of a user send, for `send()`'s return value and callback timing.
-pub type SendOutcome = SendStatus;
-
 enum Command {
     Spawn {
         id: u32,
@@ -209,17 +206,6 @@ impl Cluster {
         ch.send_reporting(Payload::Slice(frame), fd, token, report)
     }
 
-    /// Sends the same framed message to several workers, serialized once.
-    pub fn broadcast(&self, ids: &[u32], frame: &[u8]) -> Vec<Result<SendStatus, SendFailure>> {
-        let shared: Arc<[u8]> = Arc::from(frame);
-        ids.iter()
-            .map(|id| match self.shared.entry(*id) {
-                Some((ch, _)) => ch.send(Payload::Shared(shared.clone()), None, None),
-                None => Err(SendFailure::Closed),
-            })
-            .collect()
-    }
-
     /// The primary's `worker.disconnect()`: sends `{act:'disconnect'}` (in order with earlier
     /// sends from this thread), then stops sharing servers with the worker. The channel stays
     /// open until the worker closes it.
@@ -243,14 +229,6 @@ impl Cluster {
                     error: c.error,
                 }));
         }
-    }
-
-    /// Bytes waiting in a worker's send queue.
-    pub fn queued_bytes(&self, id: u32) -> usize {
-        self.shared
-            .entry(id)
-            .map(|(ch, _)| ch.queued_bytes())
-            .unwrap_or(0)
     }
 
     /// Follow newer libuv for `readableAll`/`writableAll` socket file modes (see
