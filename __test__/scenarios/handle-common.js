@@ -90,3 +90,26 @@ function watchExit(worker, obs) {
 }
 
 module.exports.watchExit = watchExit;
+
+// Items pushed by event listeners and taken in order by the scenario's async steps:
+// take(match) resolves with the oldest item that matches, waiting for one if needed.
+class Inbox {
+  constructor() {
+    this.items = [];
+    this.wake = null;
+  }
+
+  push(item) {
+    this.items.push(item);
+    if (this.wake) this.wake();
+  }
+
+  async take(match = () => true) {
+    for (;;) {
+      const i = this.items.findIndex(match);
+      if (i >= 0) return this.items.splice(i, 1)[0];
+      await new Promise((resolve) => { this.wake = resolve; });
+    }
+  }
+}
+module.exports.Inbox = Inbox;

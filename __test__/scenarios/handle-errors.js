@@ -13,7 +13,7 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, kind, watchExit } = require('./handle-common');
+const { modeFromArgv, kind, watchExit, Inbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -31,16 +31,9 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: mode });
   const w = cluster.fork();
   const finish = watchExit(w, obs);
-  const inbox = [];
-  let wake = null;
-  w.on('message', (msg) => {
-    inbox.push(msg);
-    if (wake) wake();
-  });
-  async function fromWorker() {
-    while (inbox.length === 0) await new Promise((resolve) => { wake = resolve; });
-    return inbox.shift();
-  }
+  const inbox = new Inbox();
+  w.on('message', (msg) => inbox.push(msg));
+  const fromWorker = () => inbox.take();
 
   // Sends and waits for the worker's report of what it got.
   async function sendAndSee(label, handle, ...rest) {

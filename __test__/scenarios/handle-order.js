@@ -18,7 +18,7 @@ const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, kind, watchExit } = require('./handle-common');
+const { modeFromArgv, onLines, kind, watchExit, Inbox } = require('./handle-common');
 
 safety(15000);
 const mode = modeFromArgv();
@@ -103,8 +103,7 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: mode });
   const w = cluster.fork();
   const finish = watchExit(w, obs);
-  const inbox = [];
-  let wake = null;
+  const inbox = new Inbox();
   let onHandleMessage = null;
   w.on('message', (msg, handle) => {
     if (onHandleMessage && msg && msg.ev === undefined) {
@@ -112,15 +111,8 @@ if (cluster.isPrimary) {
       return;
     }
     inbox.push({ msg, handle });
-    if (wake) wake();
   });
-  async function fromWorker(ev) {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.msg && m.msg.ev === ev);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise((resolve) => { wake = resolve; });
-    }
-  }
+  const fromWorker = (ev) => inbox.take((m) => m.msg && m.msg.ev === ev);
 
   // A server whose connections' lines are collected: the far end of passed sockets.
   const target = net.createServer();

@@ -18,7 +18,7 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit } = require('./handle-common');
+const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -28,8 +28,7 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: mode });
   const w = cluster.fork();
   const finish = watchExit(w, obs);
-  const inbox = [];
-  let wake = null;
+  const inbox = new Inbox();
   let clusterSaw = null;
   cluster.on('message', (worker, msg, handle) => {
     clusterSaw = { sameWorker: worker === w, msg, handle };
@@ -38,15 +37,8 @@ if (cluster.isPrimary) {
     const c = clusterSaw;
     clusterSaw = null;
     inbox.push({ msg, handle, argc: 2 + rest.length, cluster: c });
-    if (wake) wake();
   });
-  async function fromWorker(ev) {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.msg && m.msg.ev === ev);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise((resolve) => { wake = resolve; });
-    }
-  }
+  const fromWorker = (ev) => inbox.take((m) => m.msg && m.msg.ev === ev);
   // A message with a handle: what both listeners saw.
   async function handleFromWorker(ev) {
     const got = await fromWorker(ev);
@@ -133,7 +125,7 @@ if (cluster.isPrimary) {
     await fromWorker('close started');
     obs('worker started server.close()');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    obs('worker server closed before the primary let go', { closed: inbox.some((m) => m.msg.ev === 'server closed') });
+    obs('worker server closed before the primary let go', { closed: inbox.items.some((m) => m.msg.ev === 'server closed') });
     handle.end();
     await clientEnd;
     obs('client', { lines: clientLines });

@@ -10,7 +10,7 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit } = require('./handle-common');
+const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -26,20 +26,12 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: mode });
   const w = cluster.fork();
   const finish = watchExit(w, obs);
-  const inbox = [];
-  let wake = null;
+  const inbox = new Inbox();
   w.on('message', (msg, handle) => {
     if (handle !== undefined) obs('unexpected handle from worker', { msg });
     inbox.push(msg);
-    if (wake) wake();
   });
-  async function fromWorker(ev) {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.ev === ev);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise((resolve) => { wake = resolve; });
-    }
-  }
+  const fromWorker = (ev) => inbox.take((m) => m.ev === ev);
 
   function open(c) {
     return new Promise((resolve) => {

@@ -11,7 +11,7 @@
 //   node handle-socket.js [json|advanced] [send|held]
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit } = require('./handle-common');
+const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -28,21 +28,13 @@ if (cluster.isPrimary) {
   cluster.setupPrimary({ serialization: mode });
   const w = cluster.fork();
   const finish = watchExit(w, obs);
-  const inbox = [];
-  let wake = null;
+  const inbox = new Inbox();
   w.on('message', (msg, handle) => {
     if (handle !== undefined) obs('unexpected handle from worker', { msg });
     inbox.push(msg);
-    if (wake) wake();
   });
   // The next message from the worker whose `ev` is `ev`.
-  async function fromWorker(ev) {
-    for (;;) {
-      const i = inbox.findIndex((m) => m.ev === ev);
-      if (i >= 0) return inbox.splice(i, 1)[0];
-      await new Promise((resolve) => { wake = resolve; });
-    }
-  }
+  const fromWorker = (ev) => inbox.take((m) => m.ev === ev);
 
   const server = net.createServer({ pauseOnConnect: true });
   const accepted = [];

@@ -9,8 +9,6 @@ pub enum EngineError {
     Sys { errno: i32, syscall: &'static str },
     /// The worker's IPC channel is closed (Node: ERR_IPC_CHANNEL_CLOSED).
     ChannelClosed,
-    /// No worker with that id is known to the engine.
-    UnknownWorker(u32),
     /// The engine thread is gone (it never is while the process runs; defensive).
     EngineStopped,
     /// Bad input from the caller.
@@ -39,7 +37,6 @@ impl fmt::Display for EngineError {
                 write!(f, "{} {}", syscall, errno_name(*errno))
             }
             EngineError::ChannelClosed => write!(f, "Channel closed"),
-            EngineError::UnknownWorker(id) => write!(f, "no worker with id {id}"),
             EngineError::EngineStopped => write!(f, "the rust-cluster engine has stopped"),
             EngineError::Invalid(msg) => write!(f, "{msg}"),
         }

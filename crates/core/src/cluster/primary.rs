@@ -259,13 +259,8 @@ pub(crate) struct Core {
     /// Workers whose `exitedAfterDisconnect` is set: their `queryServer`s are ignored.
     pub(crate) detached: RefCell<std::collections::HashSet<u32>>,
     pub(crate) max_frame: std::cell::Cell<usize>,
-    pub(crate) link: RefCell<Option<Rc<dyn Link>>>,
-}
-
-impl Core {
-    pub(crate) fn link(&self) -> Option<Rc<dyn Link>> {
-        self.link.borrow().clone()
-    }
+    /// How the scheduler reaches workers.
+    pub(crate) link: Rc<dyn Link>,
 }
 
 struct CoreLink {
@@ -296,12 +291,11 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
         sched: Scheduler::new(),
         detached: RefCell::new(Default::default()),
         max_frame: std::cell::Cell::new(crate::ipc::frame::DEFAULT_MAX_FRAME),
-        link: RefCell::new(None),
+        link: Rc::new(CoreLink {
+            shared: shared.clone(),
+        }),
     });
-    let link: Rc<dyn Link> = Rc::new(CoreLink {
-        shared: shared.clone(),
-    });
-    *core.link.borrow_mut() = Some(link.clone());
+    let link = core.link.clone();
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Command::Spawn {

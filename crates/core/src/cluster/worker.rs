@@ -138,9 +138,7 @@ fn push_exit(core: &Rc<Core>, id: u32, status: child::ExitStatus) {
         code: status.code,
         signal: status.signal,
     });
-    if let Some(link) = core.link() {
-        Scheduler::remove_worker(&core.sched, &link, id);
-    }
+    Scheduler::remove_worker(&core.sched, &core.link, id);
 }
 
 /// The process is gone, so its end of the channel is closed: read what it wrote before dying
@@ -182,9 +180,7 @@ fn on_disconnect(core: &Rc<Core>, id: u32, channel: &Arc<Channel>) {
             token: c.token,
             error: c.error,
         }));
-    if let Some(link) = core.link() {
-        Scheduler::remove_worker(&core.sched, &link, id);
-    }
+    Scheduler::remove_worker(&core.sched, &core.link, id);
     core.shared.push(Event::Disconnect { id });
 }
 
@@ -369,17 +365,17 @@ impl Reader {
 
     fn cluster(&mut self, core: &Rc<Core>, map: Map<String, Value>, events: &mut Vec<Event>) {
         let id = self.id;
-        let Some(link) = core.link() else { return };
+        let link = &core.link;
         if let Some(ack) = map.get("ack").and_then(Value::as_u64) {
             // Route replies before anything else; flush what is pending so event order holds.
-            if Scheduler::on_reply(&core.sched, &link, id, ack, &map) {
+            if Scheduler::on_reply(&core.sched, link, id, ack, &map) {
                 return;
             }
         }
         match map.get("act").and_then(Value::as_str) {
             Some("online") => events.push(Event::Online { id }),
             Some("queryServer") if !core.detached.borrow().contains(&id) => {
-                Scheduler::query_server(&core.sched, &link, id, &map);
+                Scheduler::query_server(&core.sched, link, id, &map);
             }
             Some("listening") => events.push(Event::Listening {
                 id,
@@ -387,7 +383,7 @@ impl Reader {
             }),
             Some("close") => {
                 if let Some(key) = map.get("key").and_then(Value::as_str) {
-                    Scheduler::close(&core.sched, &link, id, key);
+                    Scheduler::close(&core.sched, link, id, key);
                 }
             }
             Some("exitedAfterDisconnect") => {

@@ -20,29 +20,14 @@ use super::fdpass;
 /// Most frames gathered into one `sendmsg`.
 const MAX_IOV: usize = 64;
 
-/// Bytes to write, borrowed or owned; shared payloads let one message go to many workers.
+/// Bytes to write: borrowed (copied only if they must wait) or owned.
 pub enum Payload<'a> {
     Slice(&'a [u8]),
     Vec(Vec<u8>),
-    Shared(Arc<[u8]>),
-}
-
-enum Owned {
-    Vec(Vec<u8>),
-    Shared(Arc<[u8]>),
-}
-
-impl Owned {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Owned::Vec(v) => v,
-            Owned::Shared(a) => a,
-        }
-    }
 }
 
 struct OutFrame {
-    data: Owned,
+    data: Vec<u8>,
     offset: usize,
     /// The descriptor still to be attached (to the first byte only).
     fd: Option<Arc<OwnedFd>>,
@@ -158,7 +143,6 @@ impl Channel {
         let bytes: &[u8] = match &payload {
             Payload::Slice(s) => s,
             Payload::Vec(v) => v,
-            Payload::Shared(a) => a,
         };
         let mut written = 0;
         let mut fd_sent = false;
@@ -187,18 +171,18 @@ impl Channel {
             None
         };
         let data = match payload {
-            Payload::Slice(s) => Owned::Vec(s[written..].to_vec()),
-            Payload::Vec(v) => Owned::Vec(if written == 0 {
-                v
-            } else {
-                v[written..].to_vec()
-            }),
-            Payload::Shared(a) if written == 0 => Owned::Shared(a),
-            Payload::Shared(a) => Owned::Vec(a[written..].to_vec()),
+            Payload::Slice(s) => s[written..].to_vec(),
+            Payload::Vec(v) => {
+                if written == 0 {
+                    v
+                } else {
+                    v[written..].to_vec()
+                }
+            }
         };
         let needs_ack = fd.is_some();
         let report_answer = needs_ack && report;
-        let remaining = data.bytes().len();
+        let remaining = data.len();
         st.queued_bytes += remaining;
         st.queue.push_back(OutFrame {
             data,
@@ -232,7 +216,7 @@ impl Channel {
                 Ok(n) => {
                     st.queued_bytes += bytes.len() - n;
                     st.queue.push_back(OutFrame {
-                        data: Owned::Vec(bytes[n..].to_vec()),
+                        data: bytes[n..].to_vec(),
                         offset: 0,
                         fd: None,
                         needs_ack: false,
@@ -257,7 +241,7 @@ impl Channel {
         st.queue.insert(
             at,
             OutFrame {
-                data: Owned::Vec(bytes),
+                data: bytes,
                 offset: 0,
                 fd: None,
                 needs_ack: false,
@@ -284,11 +268,13 @@ impl Channel {
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
+    #[cfg(test)]
     pub fn awaiting_ack(&self) -> bool {
         self.lock().awaiting_ack
     }
 
     /// Bytes accepted by `send` but not yet written.
+    #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
         self.lock().queued_bytes
     }
@@ -334,7 +320,7 @@ impl Channel {
             let res = {
                 let head = &st.queue[0];
                 if let Some(pass) = head.fd.as_deref() {
-                    let bytes = &head.data.bytes()[head.offset..];
+                    let bytes = &head.data[head.offset..];
                     fdpass::send(self.fd(), &[IoSlice::new(bytes)], Some(pass.as_fd()))
                 } else {
                     let mut iov = Vec::with_capacity(MAX_IOV.min(st.queue.len()));
@@ -346,7 +332,7 @@ impl Channel {
                         if iov.len() == MAX_IOV || stop {
                             break;
                         }
-                        iov.push(IoSlice::new(&f.data.bytes()[f.offset..]));
+                        iov.push(IoSlice::new(&f.data[f.offset..]));
                     }
                     fdpass::send(self.fd(), &iov, None)
                 }
@@ -365,7 +351,7 @@ impl Channel {
                 let Some(head) = st.queue.front_mut() else {
                     break;
                 };
-                let rest = head.data.bytes().len() - head.offset;
+                let rest = head.data.len() - head.offset;
                 if n < rest {
                     head.offset += n;
                     st.queued_bytes -= n;

@@ -62,6 +62,7 @@ impl Decoder {
     }
 
     /// True while part of a frame is held (Node calls this "buffering").
+    #[cfg(test)]
     pub fn is_buffering(&self) -> bool {
         !self.buf.is_empty()
     }

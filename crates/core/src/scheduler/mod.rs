@@ -64,11 +64,8 @@ pub struct Scheduler {
 
 pub type SchedulerRef = Rc<RefCell<Scheduler>>;
 
-fn field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
-    m.get(k)
-}
-
-fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
+/// An integer field of a message (JSON numbers may arrive as floats from advanced mode).
+pub(crate) fn msg_int(m: &Map<String, Value>, k: &str) -> Option<i64> {
     m.get(k)
         .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
 }
@@ -87,11 +84,6 @@ impl Scheduler {
         self.policy = p;
     }
 
-    /// Number of live server handles (for leak checks).
-    pub fn handle_count(&self) -> usize {
-        self.handles.len()
-    }
-
     /// Answers a worker's `queryServer`.
     pub fn query_server(
         this: &SchedulerRef,
@@ -101,11 +93,11 @@ impl Scheduler {
     ) {
         let key = format!(
             "{}:{}:{}:{}:{}",
-            js_template(field(msg, "address")),
-            js_template(field(msg, "port")),
-            js_template(field(msg, "addressType")),
-            js_template(field(msg, "fd")),
-            js_template(field(msg, "index")),
+            js_template(msg.get("address")),
+            js_template(msg.get("port")),
+            js_template(msg.get("addressType")),
+            js_template(msg.get("fd")),
+            js_template(msg.get("index")),
         );
         let ack = msg.get("seq").cloned().unwrap_or(Value::Null);
         let is_udp =
@@ -359,8 +351,4 @@ impl Scheduler {
             }
         }
     }
-}
-
-pub(crate) fn msg_int(m: &Map<String, Value>, k: &str) -> Option<i64> {
-    int(m, k)
 }
