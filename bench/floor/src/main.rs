@@ -70,6 +70,7 @@ fn check(r: libc::c_int, what: &str) -> libc::c_int {
 fn socketpair() -> (RawFd, RawFd) {
     let mut fds = [0 as RawFd; 2];
     check(
+        // SAFETY: socketpair writes two descriptors into `fds`, a live array of two c_ints.
         unsafe {
             libc::socketpair(
                 libc::AF_UNIX,
@@ -84,16 +85,27 @@ fn socketpair() -> (RawFd, RawFd) {
 }
 
 fn set_nonblocking(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor this process owns; no memory is passed.
     unsafe {
         let fl = check(libc::fcntl(fd, libc::F_GETFL), "fcntl");
-        check(libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK), "fcntl");
+        check(
+            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK),
+            "fcntl",
+        );
     }
 }
 
 /// Forks a child that runs `f(fd)` and exits; the parent keeps `parent_fd` and gets the pid.
-fn fork_child(parent_fd: RawFd, child_fd: RawFd, close_in_child: &[RawFd], f: fn(RawFd)) -> libc::pid_t {
+fn fork_child(
+    parent_fd: RawFd,
+    child_fd: RawFd,
+    close_in_child: &[RawFd],
+    f: fn(RawFd),
+) -> libc::pid_t {
+    // SAFETY: fork has no memory preconditions; the floor is single-threaded, so the child may run Rust code.
     let pid = check(unsafe { libc::fork() }, "fork");
     if pid == 0 {
+        // SAFETY: in the freshly forked child; prctl and close take no pointers, and the descriptors are this process's.
         unsafe {
             // Never outlive the parent.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
@@ -103,14 +115,17 @@ fn fork_child(parent_fd: RawFd, child_fd: RawFd, close_in_child: &[RawFd], f: fn
             }
         }
         f(child_fd);
+        // SAFETY: _exit ends the forked child without running the parent's exit handlers, as a forked child must.
         unsafe { libc::_exit(0) };
     }
+    // SAFETY: child_fd belongs to this function and is not used after this close.
     unsafe { libc::close(child_fd) };
     pid
 }
 
 fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
+        // SAFETY: writes at most `buf.len()` bytes from a live slice to a descriptor this process owns.
         let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
         if n < 0 {
             if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
@@ -124,7 +139,9 @@ fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
 }
 
 fn cpu_micros() -> f64 {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct, and getrusage only fills it in.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage into `ru`, which lives for the call.
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let t = |tv: libc::timeval| tv.tv_sec as f64 * 1e6 + tv.tv_usec as f64;
     t(ru.ru_utime) + t(ru.ru_stime)
@@ -172,7 +189,12 @@ struct Deframer {
 
 impl Deframer {
     fn new(framing: Framing) -> Self {
-        Deframer { framing, remaining: 0, header: [0; 4], header_len: 0 }
+        Deframer {
+            framing,
+            remaining: 0,
+            header: [0; 4],
+            header_len: 0,
+        }
     }
 
     /// Counts the frames completed by `data` and calls `on_frame_end(end)` with the offset just
@@ -222,11 +244,15 @@ struct IpcChildConf {
     ack: bool,
 }
 
-static mut CHILD_CONF: IpcChildConf = IpcChildConf { framing: Framing::Json, ack: false };
+static mut CHILD_CONF: IpcChildConf = IpcChildConf {
+    framing: Framing::Json,
+    ack: false,
+};
 
 /// The child: blocking reads; answers every frame (echo: the frame itself; ack: a small frame),
 /// with one write per read.
 fn ipc_child(fd: RawFd) {
+    // SAFETY: CHILD_CONF is written once in the parent before any fork and only read afterwards; the process is single-threaded.
     let (framing, ack) = unsafe {
         let c = &*std::ptr::addr_of!(CHILD_CONF);
         (c.framing, c.ack)
@@ -236,6 +262,7 @@ fn ipc_child(fd: RawFd) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut out: Vec<u8> = Vec::with_capacity(256 * 1024);
     loop {
+        // SAFETY: reads at most `buf.len()` bytes into a live buffer.
         let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
@@ -287,6 +314,7 @@ impl Peer {
         if self.out.is_empty() {
             while off < frame.len() {
                 let rest = &frame[off..];
+                // SAFETY: writes at most `rest.len()` bytes from a live slice to the peer's descriptor.
                 let w = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
                 if w < 0 {
                     let e = io::Error::last_os_error();
@@ -326,6 +354,7 @@ fn ipc(a: &Args) {
     let max_rounds = a.num("max", 50_000_000);
     let frame = make_frame(framing, size);
 
+    // SAFETY: written before any child is forked, in a single-threaded process: nothing else accesses it.
     unsafe { CHILD_CONF = IpcChildConf { framing, ack } };
     let mut peers: Vec<Peer> = Vec::new();
     for _ in 0..n {
@@ -333,7 +362,14 @@ fn ipc(a: &Args) {
         let others: Vec<RawFd> = peers.iter().map(|p| p.fd).collect();
         let pid = fork_child(p, c, &others, ipc_child);
         set_nonblocking(p);
-        peers.push(Peer { fd: p, pid, out: Vec::new(), out_off: 0, de: Deframer::new(framing), replies: 0 });
+        peers.push(Peer {
+            fd: p,
+            pid,
+            out: Vec::new(),
+            out_off: 0,
+            de: Deframer::new(framing),
+            replies: 0,
+        });
     }
 
     let start = Instant::now();
@@ -374,6 +410,7 @@ fn ipc(a: &Args) {
         for p in peers.iter_mut() {
             while p.out_off < p.out.len() {
                 let rest = &p.out[p.out_off..];
+                // SAFETY: writes at most `rest.len()` bytes from a live slice to the peer's descriptor.
                 let w = unsafe { libc::write(p.fd, rest.as_ptr().cast(), rest.len()) };
                 if w < 0 {
                     let e = io::Error::last_os_error();
@@ -399,8 +436,13 @@ fn ipc(a: &Args) {
             if !p.out.is_empty() {
                 ev |= libc::POLLOUT;
             }
-            pfds.push(libc::pollfd { fd: p.fd, events: ev, revents: 0 });
+            pfds.push(libc::pollfd {
+                fd: p.fd,
+                events: ev,
+                revents: 0,
+            });
         }
+        // SAFETY: poll reads and writes `pfds`, a live Vec whose length is passed with it.
         let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, 1000) };
         if r < 0 {
             if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
@@ -415,6 +457,7 @@ fn ipc(a: &Args) {
             }
             let p = &mut peers[i];
             loop {
+                // SAFETY: reads at most `buf.len()` bytes into a live buffer.
                 let got = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
                 if got < 0 {
                     let e = io::Error::last_os_error();
@@ -470,9 +513,11 @@ fn ipc(a: &Args) {
     }
 
     for p in peers.iter() {
+        // SAFETY: each descriptor belongs to its Peer and is not used after this close.
         unsafe { libc::close(p.fd) };
     }
     for p in peers.iter() {
+        // SAFETY: waits for a child this process forked; a null status pointer is allowed.
         unsafe { libc::waitpid(p.pid, std::ptr::null_mut(), 0) };
     }
     let secs = (t1 - t0).as_secs_f64();
@@ -499,8 +544,12 @@ fn ipc(a: &Args) {
 const ACK_LINE: &[u8] = b"{\"cmd\":\"NODE_HANDLE_ACK\"}\n";
 
 fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> bool {
+    // SAFETY: the iovec and control buffer point into live buffers, the control buffer sized by CMSG_SPACE for one descriptor.
     unsafe {
-        let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut _, iov_len: data.len() };
+        let mut iov = libc::iovec {
+            iov_base: data.as_ptr() as *mut _,
+            iov_len: data.len(),
+        };
         let space = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as usize;
         let mut cbuf = vec![0u8; space];
         let mut msg: libc::msghdr = std::mem::zeroed();
@@ -527,12 +576,17 @@ fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> bool {
 /// The child of fdpass: receives a line and a socket, closes the socket, answers with an ack line.
 fn fdpass_child(sock: RawFd) {
     let mut buf = vec![0u8; 64 * 1024];
+    // SAFETY: CMSG_SPACE only computes a size.
     let space = unsafe { libc::CMSG_SPACE((8 * std::mem::size_of::<RawFd>()) as u32) } as usize;
     let mut cbuf = vec![0u8; space];
     loop {
         let n;
+        // SAFETY: the iovec and control buffer point into live buffers owned here, and the zeroed msghdr is a valid value of this C struct.
         unsafe {
-            let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
             let mut msg: libc::msghdr = std::mem::zeroed();
             msg.msg_iov = &mut iov;
             msg.msg_iovlen = 1;
@@ -589,6 +643,7 @@ fn fdpass(a: &Args) {
             "{{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":{{\"cmd\":\"NODE_CLUSTER\",\"act\":\"newconn\",\"key\":\"127.0.0.1:0:4:\",\"handle\":{count},\"seq\":{count}}}}}\n"
         );
         let s = check(
+            // SAFETY: socket creates a new descriptor; no memory is passed.
             unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) },
             "socket",
         );
@@ -596,9 +651,11 @@ fn fdpass(a: &Args) {
             eprintln!("floor: sendmsg failed: {}", io::Error::last_os_error());
             exit(1);
         }
+        // SAFETY: `s` belongs to this loop iteration and is not used after this close (the peer holds its own copy).
         unsafe { libc::close(s) };
         // Wait for the ack line.
         loop {
+            // SAFETY: reads at most `buf.len()` bytes into a live buffer.
             let n = unsafe { libc::read(p, buf.as_mut_ptr().cast(), buf.len()) };
             if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
                 continue;
@@ -630,6 +687,7 @@ fn fdpass(a: &Args) {
             exit(1);
         }
     }
+    // SAFETY: `p` is not used after this close; waitpid waits for the child forked above (null status allowed).
     unsafe {
         libc::close(p);
         libc::waitpid(pid, std::ptr::null_mut(), 0);
@@ -647,7 +705,9 @@ fn fdpass(a: &Args) {
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some(mode) = argv.first() else { usage("missing mode") };
+    let Some(mode) = argv.first() else {
+        usage("missing mode")
+    };
     let args = Args::parse(&argv[1..]);
     match mode.as_str() {
         "ipc" => ipc(&args),
