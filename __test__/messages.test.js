@@ -18,6 +18,18 @@ describe('messages', { concurrency: 2 }, () => {
       'NODE_-prefixed messages never reach user listeners');
   });
 
+  for (const mode of ['json', 'advanced']) {
+    it(`bursts, a string sent to every worker, answers sent from listeners, ${mode} (bursts.js)`, async (t) => {
+      const oracle = await agree(t, 'bursts.js', { args: [mode] });
+      const reports = ['P:w1', 'P:w2', 'P:w3'].map((lane) => events(oracle, lane, 'phase1 report')[0]);
+      const [a, b] = [reports[0].m[0], reports[0].m[1]];
+      assert.notStrictEqual(a, b, 'the two strings differ');
+      for (const r of reports) assert.deepStrictEqual(r.m, [a, b, a, { k: a }, { k: b }]);
+      const done = ['W1', 'W2'].map((w) => events(oracle, w, 'worker disconnect')[0]);
+      assert.deepStrictEqual(done.map((d) => [d.answers, d.inOrder, d.handles]), [[300, true, 0], [300, true, 1]]);
+    });
+  }
+
   it('send() errors and sending on a closed channel (send_errors.js)', async (t) => {
     const oracle = await agree(t, 'send_errors.js');
     const bad = Object.fromEntries(events(oracle, 'P', 'bad send').map((o) => [o.label, o.code]));

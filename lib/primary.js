@@ -52,6 +52,9 @@ function getEngine() {
     // exactly instead of adding to it; follow the Node this primary runs on.
     const [major, minor] = process.versions.uv.split('.').map(Number);
     engine.setExactPipeMode(major > 1 || (major === 1 && minor >= 47));
+    // A message sent while a batch is dispatched waits for the batch's end (see pump); one sent
+    // just before the process exits must not be lost.
+    process.on('exit', () => engine.uncork());
   }
   return engine;
 }
@@ -386,12 +389,31 @@ let pumpPaused = false;
 
 function onEngineEvents() {
   const events = engine.drain();
-  for (let i = 0; i < events.length; i++) pendingEvents.push(events[i]);
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
+    if (ev.type !== 'messages') {
+      pendingEvents.push(ev);
+      continue;
+    }
+    // A run of json messages from one worker, one per line.
+    const lines = ev.text.split('\n');
+    for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id: ev.id, text: lines[j] });
+  }
   if (!pumpPaused) pump();
 }
 
+// While a batch of more than one event is dispatched, the engine corks user messages: the
+// replies that the batch's listeners send leave in one write per worker when it ends.
+let corkDepth = 0;
+
 function pump() {
   pumpPaused = false;
+  if (corkDepth > 0) {
+    corkDepth++;
+  } else if (pendingEvents.length > 1) {
+    corkDepth = 1;
+    engine.cork();
+  }
   let i = 0;
   try {
     while (i < pendingEvents.length) {
@@ -407,6 +429,7 @@ function pump() {
     // Also when a listener threw: what was dispatched is never dispatched again, and the rest
     // is still delivered, on the next tick.
     pendingEvents.splice(0, i);
+    if (corkDepth > 0 && --corkDepth === 0) engine.uncork();
     if (!pumpPaused && pendingEvents.length > 0) {
       pumpPaused = true;
       process.nextTick(pump);

@@ -8,7 +8,7 @@ const net = require('net');
 const dgram = require('dgram');
 const { ChildProcess } = require('child_process');
 const errors = require('./errors.js');
-const { encodeJson, encodeAdvanced } = require('./serialization.js');
+const { encodeFrame } = require('./serialization.js');
 const { getSocketList } = require('./socket-list.js');
 
 const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
@@ -238,7 +238,7 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     return this._handleQueue.length === 1;
   }
 
-  const frame = this._serialization === 'advanced' ? encodeAdvanced(message) : encodeJson(message);
+  const frame = encodeFrame(message, this._serialization === 'advanced');
   const fd = native ? native.fd : undefined;
   const token = typeof callback === 'function' ? nextToken++ : undefined;
   const r = this[kEngine].send(this[kId], frame, fd, token);

@@ -45,4 +45,32 @@ function decodeAdvanced(bytes) {
   return des.readValue();
 }
 
-module.exports = { encodeJson, encodeAdvanced, decodeAdvanced };
+// A string is immutable, so its frame can be reused: a loop that sends the same long string to
+// every worker (a broadcast) serializes it once. One entry per mode, kept until the current
+// synchronous run and its microtasks end, so no frame outlives the burst that used it.
+const MIN_CACHED = 1024;
+const cache = { json: { text: null, frame: null }, advanced: { text: null, frame: null } };
+let clearQueued = false;
+
+function clearCache() {
+  clearQueued = false;
+  cache.json.text = cache.json.frame = null;
+  cache.advanced.text = cache.advanced.frame = null;
+}
+
+function encodeFrame(message, advanced) {
+  if (typeof message !== 'string' || message.length < MIN_CACHED) {
+    return advanced ? encodeAdvanced(message) : encodeJson(message);
+  }
+  const slot = advanced ? cache.advanced : cache.json;
+  if (slot.text === message) return slot.frame;
+  slot.frame = advanced ? encodeAdvanced(message) : encodeJson(message);
+  slot.text = message;
+  if (!clearQueued) {
+    clearQueued = true;
+    queueMicrotask(clearCache);
+  }
+  return slot.frame;
+}
+
+module.exports = { encodeFrame, encodeJson, encodeAdvanced, decodeAdvanced };

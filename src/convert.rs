@@ -101,6 +101,60 @@ impl MessageKeys {
     }
 }
 
+/// Every drained event as a JS object, in order. A run of json user messages without handles
+/// from one worker becomes one `{type: 'messages', id, text}` whose text holds them one per
+/// line (as on the wire: JSON text has no raw newline); JS splits it. One string per run costs
+/// far less than an object per message.
+pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
+    let keys = MessageKeys::new(env)?;
+    let messages = env.create_string("messages")?;
+    let mut out = Vec::with_capacity(events.len());
+    let mut iter = events.into_iter().peekable();
+    while let Some(ev) = iter.next() {
+        let Event::Message {
+            id,
+            payload: Payload::Json(text),
+            handle: None,
+            credit,
+        } = ev
+        else {
+            out.push(event_to_js(env, &keys, ev)?);
+            continue;
+        };
+        drop(credit);
+        let mut text = text;
+        let mut count = 1;
+        while matches!(iter.peek(), Some(Event::Message {
+            id: next,
+            payload: Payload::Json(_),
+            handle: None,
+            ..
+        }) if *next == id)
+        {
+            if let Some(Event::Message {
+                payload: Payload::Json(more),
+                credit,
+                ..
+            }) = iter.next()
+            {
+                drop(credit);
+                text.push('\n');
+                text.push_str(&more);
+                count += 1;
+            }
+        }
+        let mut o = env.create_object()?;
+        o.set_property(
+            keys.type_key,
+            if count == 1 { keys.message } else { messages },
+        )?;
+        o.set_property(keys.id_key, env.create_uint32(id)?)?;
+        o.set_property(keys.text_key, env.create_string_from_std(text)?)?;
+        out.push(o);
+    }
+    Ok(out)
+}
+
 pub fn event_to_js(env: &Env, keys: &MessageKeys, ev: Event) -> Result<JsObject> {
     if let Event::Message {
         id,

@@ -5,13 +5,13 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::{Env, JsFunction, JsObject};
+use napi::{Env, JsBuffer, JsFunction, JsObject};
 use napi_derive::napi;
 
 use rust_cluster_core::ipc::channel::{SendFailure, SendStatus};
 use rust_cluster_core::{Cluster, EngineError, Policy};
 
-use crate::convert::{event_to_js, spawn_request, MessageKeys, SpawnInfo, SpawnOptions};
+use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions};
 use crate::error::to_napi;
 
 /// `send` results, as numbers so the hot path allocates nothing:
@@ -28,6 +28,9 @@ pub struct Engine {
     cluster: Cluster,
     tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal>,
     referenced: bool,
+    /// Workers whose channel holds corked frames (see `cork`); only the JS thread touches it.
+    corked: std::cell::RefCell<Vec<u32>>,
+    corking: std::cell::Cell<bool>,
 }
 
 #[napi]
@@ -48,6 +51,8 @@ impl Engine {
             cluster,
             tsfn,
             referenced: false,
+            corked: Default::default(),
+            corking: Default::default(),
         })
     }
 
@@ -73,11 +78,25 @@ impl Engine {
 
     /// Writes one framed user message (with `fd` as its handle, duplicated by the engine).
     #[napi(catch_unwind)]
-    pub fn send(&self, id: u32, frame: Buffer, fd: Option<i32>, token: Option<f64>) -> i64 {
+    pub fn send(&self, id: u32, frame: JsBuffer, fd: Option<i32>, token: Option<f64>) -> i64 {
+        // A JsBuffer is read in place for this call only (no reference to create and release).
+        let Ok(frame) = frame.into_value() else {
+            return -1000 - 22; // EINVAL: not a Buffer (lib/process.js always passes one)
+        };
         let fd = fd.filter(|n| *n >= 0);
-        let res = self.cluster.send(id, &frame, fd, token.map(|t| t as u64));
+        let cork = self.corking.get();
+        let res = self
+            .cluster
+            .send(id, &frame, fd, token.map(|t| t as u64), cork);
         match res {
             Ok(SendStatus::Written) => SENT,
+            Ok(SendStatus::Corked) => {
+                let mut corked = self.corked.borrow_mut();
+                if !corked.contains(&id) {
+                    corked.push(id);
+                }
+                SENT
+            }
             Ok(SendStatus::Queued {
                 behind_handle: Some(1),
                 ..
@@ -89,6 +108,24 @@ impl Engine {
             Ok(SendStatus::Queued { queued_bytes, .. }) => queued_bytes as i64,
             Err(SendFailure::Closed) => CLOSED,
             Err(SendFailure::Errno(e)) => -1000 - i64::from(e),
+        }
+    }
+
+    /// From now until `uncork`, small user messages wait to be written together: JS corks while
+    /// it dispatches a batch of events, so the replies a batch provokes leave in one `sendmsg`
+    /// per worker instead of one each.
+    #[napi(catch_unwind)]
+    pub fn cork(&self) {
+        self.corking.set(true);
+    }
+
+    /// Ends `cork` and writes what it held.
+    #[napi(catch_unwind)]
+    pub fn uncork(&self) {
+        self.corking.set(false);
+        let ids = std::mem::take(&mut *self.corked.borrow_mut());
+        for id in ids {
+            self.cluster.uncork(id);
         }
     }
 
@@ -144,11 +181,6 @@ impl Engine {
     /// Every event waiting, oldest first.
     #[napi(catch_unwind)]
     pub fn drain(&self, env: Env) -> Result<Vec<JsObject>> {
-        let keys = MessageKeys::new(&env)?;
-        self.cluster
-            .drain_events()
-            .into_iter()
-            .map(|ev| event_to_js(&env, &keys, ev))
-            .collect()
+        events_to_js(&env, self.cluster.drain_events())
     }
 }

@@ -194,6 +194,7 @@ impl Cluster {
         frame: &[u8],
         fd: Option<RawFd>,
         token: Option<u64>,
+        cork: bool,
     ) -> Result<SendStatus, SendFailure> {
         let (ch, _) = self.shared.entry(id).ok_or(SendFailure::Closed)?;
         let fd = match fd {
@@ -203,7 +204,14 @@ impl Cluster {
             None => None,
         };
         let report = fd.is_some();
-        ch.send_reporting(Payload::Slice(frame), fd, token, report)
+        ch.send_reporting(Payload::Slice(frame), fd, token, report, cork)
+    }
+
+    /// Writes what corked sends to worker `id` left waiting.
+    pub fn uncork(&self, id: u32) {
+        if let Some((ch, _)) = self.shared.entry(id) {
+            ch.uncork();
+        }
     }
 
     /// The primary's `worker.disconnect()`: sends `{act:'disconnect'}` (in order with earlier

@@ -20,6 +20,10 @@ use super::fdpass;
 /// Most frames gathered into one `sendmsg`.
 const MAX_IOV: usize = 64;
 
+/// A corked channel holds at most this many unwritten bytes and frames before it writes.
+const CORK_MAX_BYTES: usize = 64 * 1024;
+const CORK_MAX_FRAMES: usize = MAX_IOV;
+
 /// Bytes to write: borrowed (copied only if they must wait) or owned.
 pub enum Payload<'a> {
     Slice(&'a [u8]),
@@ -59,6 +63,8 @@ pub enum SendFailure {
 pub enum SendStatus {
     /// Every byte was handed to the kernel before `send` returned.
     Written,
+    /// The frame waits, unwritten, for the sender's `uncork` (see `send_reporting`).
+    Corked,
     /// Some or all bytes wait in the queue. `behind_handle` is the message's position among those
     /// held back by an unacknowledged handle (1 for the first), when that is why it waits.
     Queued {
@@ -76,6 +82,21 @@ struct WriteState {
     held_behind_handle: usize,
     /// The handle awaiting its answer came from a send that wants the answer reported.
     answer_wanted: bool,
+    /// The last `corked_frames` frames of the queue (with `corked_bytes` bytes) were accepted
+    /// by a corked send and wait for `uncork`; nothing was tried on the socket for them yet.
+    corked_frames: usize,
+    corked_bytes: usize,
+}
+
+impl WriteState {
+    /// Whether a frame of `len` bytes may wait for `uncork` instead of being written now.
+    fn can_cork(&self, len: usize) -> bool {
+        !self.awaiting_ack
+            && self.held_behind_handle == 0
+            && self.corked_frames == self.queue.len()
+            && self.corked_frames < CORK_MAX_FRAMES
+            && self.corked_bytes + len <= CORK_MAX_BYTES
+    }
 }
 
 pub struct Channel {
@@ -124,17 +145,23 @@ impl Channel {
         fd: Option<Arc<OwnedFd>>,
         token: Option<u64>,
     ) -> Result<SendStatus, SendFailure> {
-        self.send_reporting(payload, fd, token, false)
+        self.send_reporting(payload, fd, token, false, false)
     }
 
     /// Like `send`; with `report`, `handle_answered` tells whether this frame's handle was the
     /// one answered (so the sender can close or retransmit its handle as Node does).
+    ///
+    /// With `cork`, a small frame without a descriptor and without a completion token may wait
+    /// in the queue, unwritten, until the caller's `uncork` (or any other write on this
+    /// channel) writes it together with the frames corked after it: one `sendmsg` for a burst.
+    /// It is reported `Corked`; the caller promises to uncork before it yields.
     pub fn send_reporting(
         &self,
         payload: Payload<'_>,
         fd: Option<Arc<OwnedFd>>,
         token: Option<u64>,
         report: bool,
+        cork: bool,
     ) -> Result<SendStatus, SendFailure> {
         let mut st = self.lock();
         if st.closed {
@@ -144,6 +171,30 @@ impl Channel {
             Payload::Slice(s) => s,
             Payload::Vec(v) => v,
         };
+        let corkable = cork && fd.is_none() && token.is_none() && !bytes.is_empty();
+        if st.corked_frames > 0 && !(corkable && st.can_cork(bytes.len())) {
+            // This frame can't join the cork: write what the cork holds first, in order.
+            self.flush_corked(&mut st);
+        }
+        if corkable && st.can_cork(bytes.len()) {
+            let data = match payload {
+                Payload::Slice(s) => s.to_vec(),
+                Payload::Vec(v) => v,
+            };
+            st.corked_frames += 1;
+            st.corked_bytes += data.len();
+            st.queued_bytes += data.len();
+            st.queue.push_back(OutFrame {
+                data,
+                offset: 0,
+                fd: None,
+                needs_ack: false,
+                control: false,
+                report_answer: false,
+                token: None,
+            });
+            return Ok(SendStatus::Corked);
+        }
         let mut written = 0;
         let mut fd_sent = false;
         if st.queue.is_empty() && !st.awaiting_ack {
@@ -202,6 +253,24 @@ impl Channel {
         })
     }
 
+    /// Writes the frames corked by `send_reporting`; what the socket does not take now is left
+    /// to the writer task.
+    pub fn uncork(&self) {
+        let mut st = self.lock();
+        if st.corked_frames > 0 && !st.closed {
+            self.flush_corked(&mut st);
+        }
+    }
+
+    /// Writes the corked frames (while corked frames wait, they are the whole queue and carry no
+    /// completion token); a remainder becomes backlog for the writer task.
+    fn flush_corked(&self, st: &mut WriteState) {
+        let mut done = Vec::new();
+        if !matches!(self.flush(st, &mut done), Flush::Idle) {
+            self.writer_wake.notify_one();
+        }
+    }
+
     /// Sends NODE_HANDLE_ACK or NACK. Like Node, these skip the messages held back by an
     /// unacknowledged handle (otherwise two peers passing handles at once would deadlock), but
     /// never split a frame that is already partly written.
@@ -209,6 +278,10 @@ impl Channel {
         let mut st = self.lock();
         if st.closed {
             return;
+        }
+        if st.corked_frames > 0 {
+            // Corked frames count as written for their sender: they go first.
+            self.flush_corked(&mut st);
         }
         if st.queue.is_empty() {
             match fdpass::send(self.fd(), &[IoSlice::new(&bytes)], None) {
@@ -283,6 +356,11 @@ impl Channel {
     /// reader then sees end-of-stream. Idempotent.
     pub fn close(&self) -> Vec<Completion> {
         let mut st = self.lock();
+        if st.corked_frames > 0 && !st.closed {
+            // Corked frames were reported written: give them to the socket before it closes.
+            let mut done = Vec::new();
+            let _ = self.flush(&mut st, &mut done);
+        }
         let failed = Self::fail_queue(&mut st, SendFailure::Closed);
         if !st.closed {
             st.closed = true;
@@ -298,6 +376,8 @@ impl Channel {
 
     fn fail_queue(st: &mut WriteState, why: SendFailure) -> Vec<Completion> {
         st.queued_bytes = 0;
+        st.corked_frames = 0;
+        st.corked_bytes = 0;
         st.held_behind_handle = 0;
         st.queue
             .drain(..)
@@ -311,6 +391,9 @@ impl Channel {
     }
 
     fn flush(&self, st: &mut WriteState, done: &mut Vec<Completion>) -> Flush {
+        // Whoever flushes takes the corked frames along; what stays queued is plain backlog.
+        st.corked_frames = 0;
+        st.corked_bytes = 0;
         loop {
             match st.queue.front() {
                 None => return Flush::Idle,
@@ -438,6 +521,89 @@ mod tests {
                 Err(_) => return out,
             }
         }
+    }
+
+    fn cork(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
+        ch.send_reporting(Payload::Slice(bytes), None, None, false, true)
+    }
+
+    #[test]
+    fn corked_frames_wait_for_uncork_and_keep_their_order() {
+        rt().block_on(async {
+            let (mine, peer) = fdpass::stream_pair().expect("pair");
+            let ch = Channel::new(mine).expect("channel");
+            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let mut fds = VecDeque::new();
+            assert_eq!(cork(&ch, b"1\n"), Ok(SendStatus::Corked));
+            assert_eq!(cork(&ch, b"2\n"), Ok(SendStatus::Corked));
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"".to_vec());
+            ch.uncork();
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"1\n2\n".to_vec());
+
+            // A send that can't be corked (it wants a completion) writes the cork first.
+            assert_eq!(cork(&ch, b"3\n"), Ok(SendStatus::Corked));
+            let st = ch.send(Payload::Slice(b"4\n"), None, Some(7));
+            assert_eq!(st, Ok(SendStatus::Written));
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"3\n4\n".to_vec());
+
+            // So does an ACK from the engine.
+            assert_eq!(cork(&ch, b"5\n"), Ok(SendStatus::Corked));
+            ch.send_control(b"ack\n".to_vec());
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"5\nack\n".to_vec());
+
+            // A full cork is written before the next frame joins a new one.
+            let mut all = Vec::new();
+            for i in 0..=CORK_MAX_FRAMES {
+                let f = format!("{i}\n");
+                all.extend_from_slice(f.as_bytes());
+                assert_eq!(cork(&ch, f.as_bytes()), Ok(SendStatus::Corked));
+            }
+            let first = read_all(peer.as_fd(), &mut fds);
+            let last = format!("{CORK_MAX_FRAMES}\n");
+            assert_eq!(first, all[..all.len() - last.len()].to_vec());
+            ch.uncork();
+            assert_eq!(read_all(peer.as_fd(), &mut fds), last.into_bytes());
+
+            // Closing writes what is corked before the end of the stream.
+            assert_eq!(cork(&ch, b"bye\n"), Ok(SendStatus::Corked));
+            assert!(ch.close().is_empty());
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"bye\n".to_vec());
+        });
+    }
+
+    #[test]
+    fn frames_with_handles_or_tokens_or_too_big_are_never_corked() {
+        rt().block_on(async {
+            let (mine, peer) = fdpass::stream_pair().expect("pair");
+            let ch = Channel::new(mine).expect("channel");
+            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let mut fds = VecDeque::new();
+            let st = ch.send_reporting(Payload::Slice(b"t\n"), None, Some(1), false, true);
+            assert_eq!(st, Ok(SendStatus::Written));
+            let big = vec![b'x'; CORK_MAX_BYTES + 1];
+            let st = ch.send_reporting(Payload::Slice(&big), None, None, false, true);
+            assert!(matches!(
+                st,
+                Ok(SendStatus::Written | SendStatus::Queued { .. })
+            ));
+            let (x, _y) = fdpass::stream_pair().expect("pair");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let got = read_all(peer.as_fd(), &mut fds);
+            assert_eq!(got.len(), 2 + big.len());
+            let st = ch.send_reporting(Payload::Slice(b"h\n"), Some(Arc::new(x)), None, true, true);
+            assert_eq!(st, Ok(SendStatus::Written));
+            assert_eq!(read_all(peer.as_fd(), &mut fds), b"h\n".to_vec());
+            assert_eq!(fds.len(), 1);
+            // Behind an unanswered handle nothing is corked: it waits for the ACK as in Node.
+            let st = cork(&ch, b"after\n");
+            assert!(matches!(
+                st,
+                Ok(SendStatus::Queued {
+                    behind_handle: Some(1),
+                    ..
+                })
+            ));
+        });
     }
 
     #[test]
