@@ -71,3 +71,20 @@ describe('cluster.disconnect() (cluster_disconnect.js)', { concurrency: 3 }, () 
     assert.strictEqual(events(oracle, 'P:w1', 'C.exit').length + events(oracle, 'P:w2', 'C.exit').length, 2);
   });
 });
+
+describe('the primary ends while workers run (primary_exit.js)', { concurrency: 3 }, () => {
+  const endings = {
+    exit: { code: 0, signal: null },
+    throw: { code: 1, signal: null },
+    signal: { code: null, signal: 'SIGTERM' },
+  };
+  for (const [how, expectExit] of Object.entries(endings)) {
+    it(`${how}: every worker gets the last message and exits by itself, running its 'exit' listeners`, async (t) => {
+      const oracle = await agree(t, 'primary_exit.js', { args: [how], expectExit });
+      for (const w of ['W1', 'W2']) {
+        assert.deepStrictEqual(events(oracle, w).map((o) => o.ev), ['got', 'worker exit']);
+        assert.strictEqual(events(oracle, w, 'worker exit')[0].code, 0);
+      }
+    });
+  }
+});

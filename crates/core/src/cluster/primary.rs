@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +25,7 @@ use crate::ipc::frame::Mode;
 use crate::ipc::message::{handle_envelope, json_frame, Obj};
 use crate::ipc::{advanced, fdpass};
 use crate::process::spawn::{self, SpawnRequest, Stdio};
+use crate::process::warden::Warden;
 use crate::scheduler::{Link, Policy, Scheduler, SchedulerRef};
 
 /// What `spawn` hands back: the pid and the primary's ends of the stdio pipes (by index; the
@@ -165,7 +166,8 @@ impl Cluster {
     }
 
     /// Spawns worker `id` (blocks until the exec succeeded or failed). The spawn runs on the
-    /// engine thread, which lives as long as the process: the parent-death signal is tied to it.
+    /// engine thread, which lives as long as the process: a parent-death signal (the fallback when
+    /// the warden cannot run) is tied to the thread that forked.
     pub fn spawn(
         &self,
         id: u32,
@@ -269,6 +271,15 @@ pub(crate) struct Core {
     pub(crate) max_frame: std::cell::Cell<usize>,
     /// How the scheduler reaches workers.
     pub(crate) link: Rc<dyn Link>,
+    /// Kills workers left running after the primary is gone (started at the first spawn).
+    warden: RefCell<WardenState>,
+}
+
+enum WardenState {
+    NotStarted,
+    Running(Warden),
+    /// The warden could not be started or went away: workers get a parent-death signal instead.
+    Unavailable,
 }
 
 struct CoreLink {
@@ -302,6 +313,7 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
         link: Rc::new(CoreLink {
             shared: shared.clone(),
         }),
+        warden: RefCell::new(WardenState::NotStarted),
     });
     let link = core.link.clone();
     while let Some(cmd) = rx.recv().await {
@@ -327,14 +339,31 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
 fn spawn_worker(
     core: &Rc<Core>,
     id: u32,
-    req: SpawnRequest,
+    mut req: SpawnRequest,
     mode: Mode,
 ) -> Result<SpawnResult, EngineError> {
     let ipc_index = req.stdio.iter().position(|s| *s == Stdio::Ipc);
+    let mut warden = core.warden.borrow_mut();
+    if matches!(*warden, WardenState::NotStarted) {
+        *warden = match Warden::start() {
+            Ok(w) => WardenState::Running(w),
+            Err(_) => WardenState::Unavailable,
+        };
+    }
+    if matches!(*warden, WardenState::Running(_)) {
+        // The warden ends orphans; the parent-death signal is only the fallback.
+        req.death_signal = 0;
+    }
     let spawned = spawn::spawn(&req).map_err(|e| EngineError::Sys {
         errno: e.errno,
         syscall: "spawn",
     })?;
+    if let WardenState::Running(w) = &*warden {
+        if w.watch(spawned.pidfd.as_fd()).is_err() {
+            *warden = WardenState::Unavailable;
+        }
+    }
+    drop(warden);
     let mut stdio = Vec::with_capacity(spawned.parent_ends.len());
     let mut ipc = None;
     for (i, end) in spawned.parent_ends.into_iter().enumerate() {

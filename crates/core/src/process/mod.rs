@@ -4,3 +4,4 @@
 pub mod child;
 pub mod signal;
 pub mod spawn;
+pub mod warden;
