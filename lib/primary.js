@@ -54,7 +54,7 @@ function getEngine() {
     engine.setExactPipeMode(major > 1 || (major === 1 && minor >= 47));
     // A message sent while a batch is dispatched waits for the batch's end (see pump); one sent
     // just before the process exits must not be lost.
-    process.on('exit', () => engine.uncork());
+    process.on('exit', () => engine.flush());
   }
   return engine;
 }

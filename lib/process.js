@@ -337,6 +337,8 @@ WorkerProcess.prototype.kill = function kill(sig) {
     throw errors.invalidArgType('signal', ['string', 'number'], sig);
   }
   if (!this._handle) return false;
+  // Messages corked during the current batch were sent before the signal: write them first.
+  this[kEngine].flush();
   try {
     process.kill(this.pid, signal);
     this.killed = true;

@@ -123,6 +123,12 @@ impl Engine {
     #[napi(catch_unwind)]
     pub fn uncork(&self) {
         self.corking.set(false);
+        self.flush();
+    }
+
+    /// Writes what is corked now, without ending the cork (before a signal or an exit).
+    #[napi(catch_unwind)]
+    pub fn flush(&self) {
         let ids = std::mem::take(&mut *self.corked.borrow_mut());
         for id in ids {
             self.cluster.uncork(id);
