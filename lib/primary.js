@@ -395,25 +395,30 @@ function onEngineEvents() {
       pendingEvents.push(ev);
       continue;
     }
-    // A run of json messages from one worker, one per line.
-    const lines = ev.text.split('\n');
-    for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id: ev.id, text: lines[j] });
+    // A run of messages from one worker: json texts one per line, or V8 bytes each behind a
+    // 4-byte big-endian length.
+    if (ev.text !== undefined) {
+      const lines = ev.text.split('\n');
+      for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id: ev.id, text: lines[j] });
+      continue;
+    }
+    const data = ev.data;
+    for (let off = 0; off + 4 <= data.length;) {
+      const end = off + 4 + data.readUInt32BE(off);
+      pendingEvents.push({ type: 'message', id: ev.id, data: data.subarray(off + 4, end) });
+      off = end;
+    }
   }
   if (!pumpPaused) pump();
 }
 
-// While a batch of more than one event is dispatched, the engine corks user messages: the
-// replies that the batch's listeners send leave in one write per worker when it ends.
+// While a batch of events is dispatched, the engine corks user messages: what the batch's
+// listeners send leaves in one write per worker when it ends.
 let corkDepth = 0;
 
 function pump() {
   pumpPaused = false;
-  if (corkDepth > 0) {
-    corkDepth++;
-  } else if (pendingEvents.length > 1) {
-    corkDepth = 1;
-    engine.cork();
-  }
+  if (corkDepth++ === 0) engine.cork();
   let i = 0;
   try {
     while (i < pendingEvents.length) {

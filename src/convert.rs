@@ -101,10 +101,11 @@ impl MessageKeys {
     }
 }
 
-/// Every drained event as a JS object, in order. A run of json user messages without handles
-/// from one worker becomes one `{type: 'messages', id, text}` whose text holds them one per
-/// line (as on the wire: JSON text has no raw newline); JS splits it. One string per run costs
-/// far less than an object per message.
+/// Every drained event as a JS object, in order. A run of user messages without handles from
+/// one worker becomes one `{type: 'messages', id, text | data}`: json texts one per line (as on
+/// the wire: JSON text has no raw newline), V8 bytes each behind a 4-byte big-endian length (as
+/// on the wire); JS splits it. One string or buffer per run costs far less than an object per
+/// message.
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     let keys = MessageKeys::new(env)?;
     let messages = env.create_string("messages")?;
@@ -113,7 +114,7 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     while let Some(ev) = iter.next() {
         let Event::Message {
             id,
-            payload: Payload::Json(text),
+            payload,
             handle: None,
             credit,
         } = ev
@@ -122,34 +123,62 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
             continue;
         };
         drop(credit);
-        let mut text = text;
-        let mut count = 1;
+        let advanced = matches!(payload, Payload::Advanced(_));
+        // The rest of the run: same worker, same kind, no handle.
+        let mut rest = Vec::new();
         while matches!(iter.peek(), Some(Event::Message {
             id: next,
-            payload: Payload::Json(_),
+            payload: p,
             handle: None,
             ..
-        }) if *next == id)
+        }) if *next == id && matches!(p, Payload::Advanced(_)) == advanced)
         {
             if let Some(Event::Message {
-                payload: Payload::Json(more),
-                credit,
-                ..
+                payload, credit, ..
             }) = iter.next()
             {
                 drop(credit);
-                text.push('\n');
-                text.push_str(&more);
-                count += 1;
+                rest.push(payload);
             }
         }
         let mut o = env.create_object()?;
         o.set_property(
             keys.type_key,
-            if count == 1 { keys.message } else { messages },
+            if rest.is_empty() {
+                keys.message
+            } else {
+                messages
+            },
         )?;
         o.set_property(keys.id_key, env.create_uint32(id)?)?;
-        o.set_property(keys.text_key, env.create_string_from_std(text)?)?;
+        match payload {
+            Payload::Json(mut text) => {
+                for p in rest {
+                    if let Payload::Json(more) = p {
+                        text.push('\n');
+                        text.push_str(&more);
+                    }
+                }
+                o.set_property(keys.text_key, env.create_string_from_std(text)?)?;
+            }
+            Payload::Advanced(bytes) => {
+                let data = if rest.is_empty() {
+                    bytes
+                } else {
+                    let total = 4 + bytes.len() + rest.iter().map(|p| 4 + p.len()).sum::<usize>();
+                    let mut data = Vec::with_capacity(total);
+                    for b in std::iter::once(&bytes).chain(rest.iter().filter_map(|p| match p {
+                        Payload::Advanced(b) => Some(b),
+                        Payload::Json(_) => None,
+                    })) {
+                        data.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                        data.extend_from_slice(b);
+                    }
+                    data
+                };
+                o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?;
+            }
+        }
         out.push(o);
     }
     Ok(out)

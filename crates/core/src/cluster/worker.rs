@@ -407,14 +407,33 @@ impl From<UserBody> for Payload {
     }
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// Whether `hay` contains `NODE_`. Runs on every advanced frame, so it looks at eight bytes at a
+/// time for an `N` and compares only there.
+fn mentions_node(hay: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"NODE_";
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let n_bytes = ONES * u64::from(b'N');
+    let at = |i: usize| hay[i..].starts_with(NEEDLE);
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ n_bytes;
+        // Nonzero when some byte of x is zero, i.e. some byte of the chunk is 'N'.
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 && (base..base + 8).any(at) {
+            return true;
+        }
+        base += 8;
+    }
+    (base..hay.len()).any(at)
 }
 
 /// Advanced-mode classification: only frames mentioning `NODE_` are decoded here.
 fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
     advanced::check_header(&frame).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
-    if contains(&frame, b"NODE_") {
+    if mentions_node(&frame) {
         if let Ok(Some(Value::Object(map))) = advanced::decode(&frame) {
             if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
                 return Ok(Incoming::Internal(map));
@@ -422,4 +441,30 @@ fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
         }
     }
     Ok(Incoming::User(UserBody::Advanced(frame)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_node;
+
+    #[test]
+    fn finds_node_prefix_anywhere() {
+        assert!(!mentions_node(b""));
+        assert!(!mentions_node(b"NODE"));
+        assert!(mentions_node(b"NODE_"));
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = vec![b'N'; len + 5];
+                v[at..at + 5].copy_from_slice(b"NODE_");
+                assert!(mentions_node(&v), "len {len} at {at}");
+                let mut w = vec![b'x'; len + 5];
+                w[at..at + 5].copy_from_slice(b"NODEx");
+                assert!(!mentions_node(&w), "len {len} at {at}");
+            }
+        }
+        let mut big = vec![b'N'; 70_000];
+        assert!(!mentions_node(&big));
+        big[69_990..69_995].copy_from_slice(b"NODE_");
+        assert!(mentions_node(&big));
+    }
 }
