@@ -25,6 +25,9 @@ pub struct RoundRobin {
     queue: VecDeque<Arc<OwnedFd>>,
     sockname: Option<Value>,
     accept_task: JoinHandle<()>,
+    /// The listening socket, shared with the accept task; `None` when it is the primary's own
+    /// descriptor (listen({fd})), which only the primary's code may end.
+    own_listener: Option<Rc<AsyncFd<OwnedFd>>>,
     path: Option<PathBuf>,
 }
 
@@ -91,8 +94,15 @@ impl RoundRobin {
                 nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
             );
         }
-        let listener = fdpass::register(fd)
-            .map_err(|e| cleanup(e.raw_os_error().unwrap_or(libc::EIO), &path))?;
+        let listener = Rc::new(
+            fdpass::register(fd)
+                .map_err(|e| cleanup(e.raw_os_error().unwrap_or(libc::EIO), &path))?,
+        );
+        let own_listener = if fd_num.is_some_and(|n| n >= 0) {
+            None
+        } else {
+            Some(listener.clone())
+        };
         let accept_task = tokio::task::spawn_local(accept_loop(
             Rc::downgrade(sched),
             link.clone(),
@@ -105,6 +115,7 @@ impl RoundRobin {
             queue: VecDeque::new(),
             sockname,
             accept_task,
+            own_listener,
             path,
         })
     }
@@ -170,6 +181,15 @@ impl RoundRobin {
 impl Drop for RoundRobin {
     fn drop(&mut self) {
         self.accept_task.abort();
+        // The aborted task drops its end of the listener only on a later turn: stop listening
+        // now, before the queued connections are closed, so that a client that saw its
+        // connection closed is refused when it connects again (as when Node closes the handle).
+        if let Some(l) = self.own_listener.take() {
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(l.get_ref()),
+                nix::sys::socket::Shutdown::Both,
+            );
+        }
         self.queue.clear();
         if let Some(p) = &self.path {
             let _ = std::fs::remove_file(p);
@@ -181,7 +201,7 @@ async fn accept_loop(
     sched: Weak<RefCell<Scheduler>>,
     link: Rc<dyn Link>,
     key: String,
-    listener: AsyncFd<OwnedFd>,
+    listener: Rc<AsyncFd<OwnedFd>>,
 ) {
     loop {
         let mut guard = match listener.readable().await {
