@@ -413,12 +413,11 @@ function onEngineEvents() {
 }
 
 // While a batch of events is dispatched, the engine corks user messages: what the batch's
-// listeners send leaves in one write per worker when it ends.
-let corkDepth = 0;
-
+// listeners send leaves in one write per worker when it ends. (pump is only ever called from
+// the event loop, never from inside a listener, so cork and uncork pair up.)
 function pump() {
   pumpPaused = false;
-  if (corkDepth++ === 0) engine.cork();
+  engine.cork();
   let i = 0;
   try {
     while (i < pendingEvents.length) {
@@ -434,7 +433,7 @@ function pump() {
     // Also when a listener threw: what was dispatched is never dispatched again, and the rest
     // is still delivered, on the next tick.
     pendingEvents.splice(0, i);
-    if (corkDepth > 0 && --corkDepth === 0) engine.uncork();
+    engine.uncork();
     if (!pumpPaused && pendingEvents.length > 0) {
       pumpPaused = true;
       process.nextTick(pump);

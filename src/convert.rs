@@ -79,138 +79,137 @@ fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
     }
 }
 
-/// Property names and the type string of the hot path (a user message without a handle),
-/// created once per drained batch instead of once per event.
-pub struct MessageKeys {
+/// Property names and type strings of the hot path (user messages without a handle), created
+/// once per drained batch instead of once per event.
+struct MessageKeys {
     type_key: JsString,
     id_key: JsString,
     text_key: JsString,
     data_key: JsString,
     message: JsString,
+    messages: JsString,
 }
 
 impl MessageKeys {
-    pub fn new(env: &Env) -> Result<Self> {
+    fn new(env: &Env) -> Result<Self> {
         Ok(MessageKeys {
             type_key: env.create_string("type")?,
             id_key: env.create_string("id")?,
             text_key: env.create_string("text")?,
             data_key: env.create_string("data")?,
             message: env.create_string("message")?,
+            messages: env.create_string("messages")?,
         })
     }
 }
 
+/// Consecutive user messages without handles from one worker, in one serialization mode.
+enum Run {
+    Json(Vec<String>),
+    Advanced(Vec<Vec<u8>>),
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        match self {
+            Run::Json(v) => v.len(),
+            Run::Advanced(v) => v.len(),
+        }
+    }
+
+    /// Adds `payload` if it is of this run's kind; otherwise hands it back.
+    fn push(&mut self, payload: Payload) -> Option<Payload> {
+        match (self, payload) {
+            (Run::Json(v), Payload::Json(t)) => v.push(t),
+            (Run::Advanced(v), Payload::Advanced(b)) => v.push(b),
+            (_, other) => return Some(other),
+        }
+        None
+    }
+}
+
 /// Every drained event as a JS object, in order. A run of user messages without handles from
-/// one worker becomes one `{type: 'messages', id, text | data}`: json texts one per line (as on
-/// the wire: JSON text has no raw newline), V8 bytes each behind a 4-byte big-endian length (as
-/// on the wire); JS splits it. One string or buffer per run costs far less than an object per
-/// message.
+/// one worker becomes one `{type: 'message' | 'messages', id, text | data}`: json texts one per
+/// line (as on the wire: JSON text has no raw newline), V8 bytes each behind a 4-byte
+/// big-endian length (as on the wire); JS splits it. One string or buffer per run costs far
+/// less than an object per message.
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     let keys = MessageKeys::new(env)?;
-    let messages = env.create_string("messages")?;
     let mut out = Vec::with_capacity(events.len());
-    let mut iter = events.into_iter().peekable();
-    while let Some(ev) = iter.next() {
-        let Event::Message {
-            id,
-            payload,
-            handle: None,
-            credit,
-        } = ev
-        else {
-            out.push(event_to_js(env, &keys, ev)?);
-            continue;
-        };
-        drop(credit);
-        let advanced = matches!(payload, Payload::Advanced(_));
-        // The rest of the run: same worker, same kind, no handle.
-        let mut rest = Vec::new();
-        while matches!(iter.peek(), Some(Event::Message {
-            id: next,
-            payload: p,
-            handle: None,
-            ..
-        }) if *next == id && matches!(p, Payload::Advanced(_)) == advanced)
-        {
-            if let Some(Event::Message {
-                payload, credit, ..
-            }) = iter.next()
-            {
+    let mut run: Option<(u32, Run)> = None;
+    for ev in events {
+        let ev = match ev {
+            Event::Message {
+                id,
+                payload,
+                handle: None,
+                credit,
+            } => {
+                // The message now belongs to JS: the worker's reader may go on.
                 drop(credit);
-                rest.push(payload);
-            }
-        }
-        let mut o = env.create_object()?;
-        o.set_property(
-            keys.type_key,
-            if rest.is_empty() {
-                keys.message
-            } else {
-                messages
-            },
-        )?;
-        o.set_property(keys.id_key, env.create_uint32(id)?)?;
-        match payload {
-            Payload::Json(mut text) => {
-                for p in rest {
-                    if let Payload::Json(more) = p {
-                        text.push('\n');
-                        text.push_str(&more);
-                    }
-                }
-                o.set_property(keys.text_key, env.create_string_from_std(text)?)?;
-            }
-            Payload::Advanced(bytes) => {
-                let data = if rest.is_empty() {
-                    bytes
-                } else {
-                    let total = 4 + bytes.len() + rest.iter().map(|p| 4 + p.len()).sum::<usize>();
-                    let mut data = Vec::with_capacity(total);
-                    for b in std::iter::once(&bytes).chain(rest.iter().filter_map(|p| match p {
-                        Payload::Advanced(b) => Some(b),
-                        Payload::Json(_) => None,
-                    })) {
-                        data.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                        data.extend_from_slice(b);
-                    }
-                    data
+                let payload = match &mut run {
+                    Some((rid, r)) if *rid == id => match r.push(payload) {
+                        None => continue,
+                        Some(other) => other,
+                    },
+                    _ => payload,
                 };
-                o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?;
+                if let Some(done) = run.take() {
+                    out.push(run_to_js(env, &keys, done)?);
+                }
+                let mut r = match payload {
+                    Payload::Json(_) => Run::Json(Vec::new()),
+                    Payload::Advanced(_) => Run::Advanced(Vec::new()),
+                };
+                r.push(payload);
+                run = Some((id, r));
+                continue;
             }
+            other => other,
+        };
+        if let Some(done) = run.take() {
+            out.push(run_to_js(env, &keys, done)?);
         }
-        out.push(o);
+        out.push(event_to_js(env, ev)?);
+    }
+    if let Some(done) = run.take() {
+        out.push(run_to_js(env, &keys, done)?);
     }
     Ok(out)
 }
 
-pub fn event_to_js(env: &Env, keys: &MessageKeys, ev: Event) -> Result<JsObject> {
-    if let Event::Message {
-        id,
-        payload,
-        handle: None,
-        credit,
-    } = ev
-    {
-        drop(credit);
-        let mut o = env.create_object()?;
-        o.set_property(keys.type_key, keys.message)?;
-        o.set_property(keys.id_key, env.create_uint32(id)?)?;
-        match payload {
-            Payload::Json(text) => {
-                o.set_property(keys.text_key, env.create_string_from_std(text)?)?
-            }
-            Payload::Advanced(bytes) => o.set_property(
-                keys.data_key,
-                env.create_buffer_with_data(bytes)?.into_raw(),
-            )?,
+fn run_to_js(env: &Env, keys: &MessageKeys, (id, run): (u32, Run)) -> Result<JsObject> {
+    let mut o = env.create_object()?;
+    let kind = if run.len() == 1 {
+        keys.message
+    } else {
+        keys.messages
+    };
+    o.set_property(keys.type_key, kind)?;
+    o.set_property(keys.id_key, env.create_uint32(id)?)?;
+    match run {
+        Run::Json(texts) => {
+            o.set_property(keys.text_key, env.create_string_from_std(texts.join("\n"))?)?
         }
-        return Ok(o);
+        Run::Advanced(mut frames) => {
+            let data = if frames.len() == 1 {
+                frames.pop().unwrap_or_default()
+            } else {
+                let mut data = Vec::with_capacity(frames.iter().map(|b| 4 + b.len()).sum());
+                for b in &frames {
+                    data.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                    data.extend_from_slice(b);
+                }
+                data
+            };
+            o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?
+        }
     }
-    event_slow(env, ev)
+    Ok(o)
 }
 
-fn event_slow(env: &Env, ev: Event) -> Result<JsObject> {
+/// Any other event (user messages with a handle, lifecycle, internal, send results).
+fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
     let mut o = env.create_object()?;
     let set_id = |o: &mut JsObject, t: &str, id: u32| -> Result<()> {
         o.set_named_property("type", env.create_string(t)?)?;

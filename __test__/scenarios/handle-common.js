@@ -113,3 +113,19 @@ class Inbox {
   }
 }
 module.exports.Inbox = Inbox;
+
+// The primary side shared by the handle scenarios: one worker in `mode`, its exit watched, and
+// its messages (which must carry no handle) queued; fromWorker(ev) takes the next one whose
+// `ev` is `ev`.
+function forkWithInbox(cluster, mode, obs) {
+  cluster.setupPrimary({ serialization: mode });
+  const w = cluster.fork();
+  const finish = watchExit(w, obs);
+  const inbox = new Inbox();
+  w.on('message', (msg, handle) => {
+    if (handle !== undefined) obs('unexpected handle from worker', { msg });
+    inbox.push(msg);
+  });
+  return { w, finish, fromWorker: (ev) => inbox.take((m) => m.ev === ev) };
+}
+module.exports.forkWithInbox = forkWithInbox;

@@ -10,7 +10,7 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
+const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -23,15 +23,7 @@ const CASES = [
 ];
 
 if (cluster.isPrimary) {
-  cluster.setupPrimary({ serialization: mode });
-  const w = cluster.fork();
-  const finish = watchExit(w, obs);
-  const inbox = new Inbox();
-  w.on('message', (msg, handle) => {
-    if (handle !== undefined) obs('unexpected handle from worker', { msg });
-    inbox.push(msg);
-  });
-  const fromWorker = (ev) => inbox.take((m) => m.ev === ev);
+  const { w, finish, fromWorker } = forkWithInbox(cluster, mode, obs);
 
   function open(c) {
     return new Promise((resolve) => {

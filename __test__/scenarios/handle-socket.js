@@ -11,7 +11,7 @@
 //   node handle-socket.js [json|advanced] [send|held]
 const net = require('node:net');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
+const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./handle-common');
 
 safety(10000);
 const mode = modeFromArgv();
@@ -25,16 +25,7 @@ const CASES = [
 ];
 
 if (cluster.isPrimary) {
-  cluster.setupPrimary({ serialization: mode });
-  const w = cluster.fork();
-  const finish = watchExit(w, obs);
-  const inbox = new Inbox();
-  w.on('message', (msg, handle) => {
-    if (handle !== undefined) obs('unexpected handle from worker', { msg });
-    inbox.push(msg);
-  });
-  // The next message from the worker whose `ev` is `ev`.
-  const fromWorker = (ev) => inbox.take((m) => m.ev === ev);
+  const { w, finish, fromWorker } = forkWithInbox(cluster, mode, obs);
 
   const server = net.createServer({ pauseOnConnect: true });
   const accepted = [];

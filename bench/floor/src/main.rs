@@ -123,6 +123,27 @@ fn fork_child(
     pid
 }
 
+/// One write on a nonblocking descriptor, retried on EINTR: the bytes written, or None when the
+/// socket is full. Any other error ends the process.
+fn write_some(fd: RawFd, buf: &[u8]) -> Option<usize> {
+    loop {
+        // SAFETY: writes at most `buf.len()` bytes from a live slice to a descriptor this process owns.
+        let w = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if w >= 0 {
+            return Some(w as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return None,
+            _ => {
+                eprintln!("floor: write: {e}");
+                exit(1);
+            }
+        }
+    }
+}
+
 fn write_all(fd: RawFd, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
         // SAFETY: writes at most `buf.len()` bytes from a live slice to a descriptor this process owns.
@@ -313,21 +334,10 @@ impl Peer {
         let mut off = 0;
         if self.out.is_empty() {
             while off < frame.len() {
-                let rest = &frame[off..];
-                // SAFETY: writes at most `rest.len()` bytes from a live slice to the peer's descriptor.
-                let w = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
-                if w < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        break;
-                    }
-                    eprintln!("floor: write: {e}");
-                    exit(1);
+                match write_some(self.fd, &frame[off..]) {
+                    Some(w) => off += w,
+                    None => break,
                 }
-                off += w as usize;
             }
         }
         self.out.extend_from_slice(&frame[off..]);
@@ -409,21 +419,10 @@ fn ipc(a: &Args) {
         // Write what each peer can take now.
         for p in peers.iter_mut() {
             while p.out_off < p.out.len() {
-                let rest = &p.out[p.out_off..];
-                // SAFETY: writes at most `rest.len()` bytes from a live slice to the peer's descriptor.
-                let w = unsafe { libc::write(p.fd, rest.as_ptr().cast(), rest.len()) };
-                if w < 0 {
-                    let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::WouldBlock {
-                        break;
-                    }
-                    if e.kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
-                    eprintln!("floor: write: {e}");
-                    exit(1);
+                match write_some(p.fd, &p.out[p.out_off..]) {
+                    Some(w) => p.out_off += w,
+                    None => break,
                 }
-                p.out_off += w as usize;
             }
             if p.out_off == p.out.len() {
                 p.out.clear();

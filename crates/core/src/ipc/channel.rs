@@ -20,9 +20,8 @@ use super::fdpass;
 /// Most frames gathered into one `sendmsg`.
 const MAX_IOV: usize = 64;
 
-/// A corked channel holds at most this many unwritten bytes and frames before it writes.
+/// A corked channel holds at most this many unwritten bytes before it writes.
 const CORK_MAX_BYTES: usize = 64 * 1024;
-const CORK_MAX_FRAMES: usize = MAX_IOV;
 
 /// Bytes to write: borrowed (copied only if they must wait) or owned.
 pub enum Payload<'a> {
@@ -82,20 +81,24 @@ struct WriteState {
     held_behind_handle: usize,
     /// The handle awaiting its answer came from a send that wants the answer reported.
     answer_wanted: bool,
-    /// The last `corked_frames` frames of the queue (with `corked_bytes` bytes) were accepted
-    /// by a corked send and wait for `uncork`; nothing was tried on the socket for them yet.
-    corked_frames: usize,
-    corked_bytes: usize,
+    /// The queue is one frame that gathers the corked sends, unwritten, until `uncork`; nothing
+    /// was tried on the socket for it yet.
+    corked: bool,
+    /// The buffer of the last frame written in full, kept for the next cork.
+    spare: Vec<u8>,
 }
 
 impl WriteState {
     /// Whether a frame of `len` bytes may wait for `uncork` instead of being written now.
     fn can_cork(&self, len: usize) -> bool {
-        !self.awaiting_ack
+        let open = if self.corked {
+            self.queue.len() == 1
+        } else {
+            self.queue.is_empty()
+        };
+        open && !self.awaiting_ack
             && self.held_behind_handle == 0
-            && self.corked_frames == self.queue.len()
-            && self.corked_frames < CORK_MAX_FRAMES
-            && self.corked_bytes + len <= CORK_MAX_BYTES
+            && self.queued_bytes + len <= CORK_MAX_BYTES
     }
 }
 
@@ -151,10 +154,11 @@ impl Channel {
     /// Like `send`; with `report`, `handle_answered` tells whether this frame's handle was the
     /// one answered (so the sender can close or retransmit its handle as Node does).
     ///
-    /// With `cork`, a small frame without a descriptor and without a completion token may wait
-    /// in the queue, unwritten, until the caller's `uncork` (or any other write on this
-    /// channel) writes it together with the frames corked after it: one `sendmsg` for a burst.
-    /// It is reported `Corked`; the caller promises to uncork before it yields.
+    /// With `cork`, a small frame without a descriptor and without a completion token may wait,
+    /// unwritten, appended to the cork buffer, until the caller's `uncork` (or any other write
+    /// on this channel) writes it together with the frames corked after it: one `sendmsg` for a
+    /// burst, and no allocation once a buffer has been recycled. It is reported `Corked`; the
+    /// caller promises to uncork before it yields.
     pub fn send_reporting(
         &self,
         payload: Payload<'_>,
@@ -172,27 +176,28 @@ impl Channel {
             Payload::Vec(v) => v,
         };
         let corkable = cork && fd.is_none() && token.is_none() && !bytes.is_empty();
-        if st.corked_frames > 0 && !(corkable && st.can_cork(bytes.len())) {
+        if st.corked && !(corkable && st.can_cork(bytes.len())) {
             // This frame can't join the cork: write what the cork holds first, in order.
             self.flush_corked(&mut st);
         }
         if corkable && st.can_cork(bytes.len()) {
-            let data = match payload {
-                Payload::Slice(s) => s.to_vec(),
-                Payload::Vec(v) => v,
-            };
-            st.corked_frames += 1;
-            st.corked_bytes += data.len();
-            st.queued_bytes += data.len();
-            st.queue.push_back(OutFrame {
-                data,
-                offset: 0,
-                fd: None,
-                needs_ack: false,
-                control: false,
-                report_answer: false,
-                token: None,
-            });
+            st.queued_bytes += bytes.len();
+            if let (true, Some(cork)) = (st.corked, st.queue.back_mut()) {
+                cork.data.extend_from_slice(bytes);
+            } else {
+                let mut data = std::mem::take(&mut st.spare);
+                data.extend_from_slice(bytes);
+                st.corked = true;
+                st.queue.push_back(OutFrame {
+                    data,
+                    offset: 0,
+                    fd: None,
+                    needs_ack: false,
+                    control: false,
+                    report_answer: false,
+                    token: None,
+                });
+            }
             return Ok(SendStatus::Corked);
         }
         let mut written = 0;
@@ -257,13 +262,13 @@ impl Channel {
     /// to the writer task.
     pub fn uncork(&self) {
         let mut st = self.lock();
-        if st.corked_frames > 0 && !st.closed {
+        if st.corked && !st.closed {
             self.flush_corked(&mut st);
         }
     }
 
-    /// Writes the corked frames (while corked frames wait, they are the whole queue and carry no
-    /// completion token); a remainder becomes backlog for the writer task.
+    /// Writes the cork (while it waits it is the whole queue and carries no completion token);
+    /// a remainder becomes backlog for the writer task.
     fn flush_corked(&self, st: &mut WriteState) {
         let mut done = Vec::new();
         if !matches!(self.flush(st, &mut done), Flush::Idle) {
@@ -279,7 +284,7 @@ impl Channel {
         if st.closed {
             return;
         }
-        if st.corked_frames > 0 {
+        if st.corked {
             // Corked frames count as written for their sender: they go first.
             self.flush_corked(&mut st);
         }
@@ -356,7 +361,7 @@ impl Channel {
     /// reader then sees end-of-stream. Idempotent.
     pub fn close(&self) -> Vec<Completion> {
         let mut st = self.lock();
-        if st.corked_frames > 0 && !st.closed {
+        if st.corked && !st.closed {
             // Corked frames were reported written: give them to the socket before it closes.
             let mut done = Vec::new();
             let _ = self.flush(&mut st, &mut done);
@@ -376,8 +381,7 @@ impl Channel {
 
     fn fail_queue(st: &mut WriteState, why: SendFailure) -> Vec<Completion> {
         st.queued_bytes = 0;
-        st.corked_frames = 0;
-        st.corked_bytes = 0;
+        st.corked = false;
         st.held_behind_handle = 0;
         st.queue
             .drain(..)
@@ -391,9 +395,8 @@ impl Channel {
     }
 
     fn flush(&self, st: &mut WriteState, done: &mut Vec<Completion>) -> Flush {
-        // Whoever flushes takes the corked frames along; what stays queued is plain backlog.
-        st.corked_frames = 0;
-        st.corked_bytes = 0;
+        // Whoever flushes takes the cork along; what stays queued is plain backlog.
+        st.corked = false;
         loop {
             match st.queue.front() {
                 None => return Flush::Idle,
@@ -442,9 +445,13 @@ impl Channel {
                 }
                 n -= rest;
                 st.queued_bytes -= rest;
-                if let Some(f) = st.queue.pop_front() {
+                if let Some(mut f) = st.queue.pop_front() {
                     if let Some(token) = f.token {
                         done.push(Completion { token, error: None });
+                    }
+                    if st.spare.capacity() == 0 && f.data.capacity() <= 2 * CORK_MAX_BYTES {
+                        f.data.clear();
+                        st.spare = std::mem::take(&mut f.data);
                     }
                     if f.needs_ack {
                         st.awaiting_ack = true;
@@ -552,17 +559,21 @@ mod tests {
             assert_eq!(read_all(peer.as_fd(), &mut fds), b"5\nack\n".to_vec());
 
             // A full cork is written before the next frame joins a new one.
-            let mut all = Vec::new();
-            for i in 0..=CORK_MAX_FRAMES {
-                let f = format!("{i}\n");
-                all.extend_from_slice(f.as_bytes());
-                assert_eq!(cork(&ch, f.as_bytes()), Ok(SendStatus::Corked));
+            let frames: Vec<Vec<u8>> = (0..=CORK_MAX_BYTES / 1024)
+                .map(|i| {
+                    let mut f = format!("{i:05}").into_bytes();
+                    f.resize(1023, b'.');
+                    f.push(b'\n');
+                    f
+                })
+                .collect();
+            for f in &frames {
+                assert_eq!(cork(&ch, f), Ok(SendStatus::Corked));
             }
-            let first = read_all(peer.as_fd(), &mut fds);
-            let last = format!("{CORK_MAX_FRAMES}\n");
-            assert_eq!(first, all[..all.len() - last.len()].to_vec());
+            let (last, full) = frames.split_last().expect("frames");
+            assert_eq!(read_all(peer.as_fd(), &mut fds), full.concat());
             ch.uncork();
-            assert_eq!(read_all(peer.as_fd(), &mut fds), last.into_bytes());
+            assert_eq!(read_all(peer.as_fd(), &mut fds), last.clone());
 
             // Closing writes what is corked before the end of the stream.
             assert_eq!(cork(&ch, b"bye\n"), Ok(SendStatus::Corked));

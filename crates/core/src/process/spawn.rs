@@ -230,6 +230,29 @@ struct ChildPlan<'a> {
     parent_pid: libc::pid_t,
 }
 
+/// In a freshly forked child: nothing blocked, every catchable signal at its default
+/// disposition except `ignored`, which are ignored. (Handlers inherited from the primary would
+/// run the primary's code in the child.)
+///
+/// # Safety
+/// Async-signal-safe calls only; meant for the child between fork and exec (or `_exit`).
+unsafe fn reset_signals(ignored: &[libc::c_int]) {
+    let mut set: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut set);
+    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    for sig in 1..32 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        let action = if ignored.contains(&sig) {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        libc::signal(sig, action);
+    }
+}
+
 /// The forked child: arrange descriptors, credentials, cwd and signals, then exec. On failure
 /// the errno goes up the error pipe and the child exits with 127.
 ///
@@ -250,15 +273,7 @@ unsafe fn child_exec(plan: ChildPlan<'_>) -> ! {
     }
 
     // A clean signal state: default dispositions, nothing blocked (as libuv does for children).
-    let mut set: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut set);
-    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    for sig in 1..32 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        libc::signal(sig, libc::SIG_DFL);
-    }
+    reset_signals(&[]);
 
     // Move every source above the targets first, then onto its target (dup2 clears CLOEXEC).
     let mut high = [0 as RawFd; 64];
@@ -385,19 +400,13 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
         }
     }
     // Default signal dispositions, nothing blocked; the primary's terminal signals are not ours.
-    let mut set: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut set);
-    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-    for sig in 1..32 {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-            continue;
-        }
-        let ignore = matches!(
-            sig,
-            libc::SIGINT | libc::SIGTERM | libc::SIGHUP | libc::SIGQUIT | libc::SIGPIPE
-        );
-        libc::signal(sig, if ignore { libc::SIG_IGN } else { libc::SIG_DFL });
-    }
+    reset_signals(&[
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGPIPE,
+    ]);
     libc::prctl(
         libc::PR_SET_NAME,
         c"rc-warden".as_ptr() as libc::c_ulong,
