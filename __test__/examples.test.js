@@ -118,6 +118,11 @@ const EXAMPLES = [
   },
   {
     name: 'worker-disconnect-silent',
+    // Node's primary can still be writing to the worker when the worker closes its channel;
+    // the write fails with EPIPE and Node emits it as the worker's 'error' (seen on Node 24).
+    // rust-cluster reports that race as the ordinary disconnect (README, "What rust-cluster
+    // adds or does differently"), so this line is dropped from the oracle's output only.
+    oracleRaces: ["worker 'error' event: EPIPE"],
     lines: [
       'HTTP answer: hello',
       'received a request from a client, target path: /disconnect-me',
@@ -479,7 +484,8 @@ describe('examples', { concurrency: CONCURRENCY }, () => {
       const [oracle, rust] = await Promise.all([run(example, 'oracle'), run(example, 'rust')]);
       checkRun(example, rust);
       const info = `${describeRun(oracle)}\n${describeRun(rust)}`;
-      assert.deepStrictEqual(sorted(rust.stdout), sorted(oracle.stdout), `stdout differs from the oracle\n${info}`);
+      const oracleOut = oracle.stdout.filter((l) => !(example.oracleRaces || []).includes(l));
+      assert.deepStrictEqual(sorted(rust.stdout), sorted(oracleOut), `stdout differs from the oracle\n${info}`);
       assert.deepStrictEqual(sorted(rust.stderr), sorted(oracle.stderr), `stderr differs from the oracle\n${info}`);
       assert.strictEqual(rust.code, oracle.code, `exit code differs from the oracle\n${info}`);
     });
