@@ -158,6 +158,31 @@ function describe(result) {
   return lines.join('\n');
 }
 
+// Where two summaries part, in a few lines: CI logs keep only part of a long failure message, so
+// this comes first.
+function firstDifference(expected, actual, other) {
+  const out = [];
+  const show = (v) => (v === undefined ? '(nothing)' : JSON.stringify(v));
+  if (JSON.stringify(expected.exit) !== JSON.stringify(actual.exit)) {
+    out.push(`exit: node ${show(expected.exit)}, ${other} ${show(actual.exit)}`);
+  }
+  if (JSON.stringify(expected.problems) !== JSON.stringify(actual.problems)) {
+    out.push(`problems: node ${show(expected.problems)}, ${other} ${show(actual.problems)}`);
+  }
+  const keys = [...new Set([...Object.keys(expected.streams), ...Object.keys(actual.streams)])];
+  for (const key of keys) {
+    const a = expected.streams[key] || [];
+    const b = actual.streams[key] || [];
+    const n = Math.max(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      if (JSON.stringify(a[i]) === JSON.stringify(b[i])) continue;
+      out.push(`[${key}] item ${i}:`, `  node:  ${show(a[i])}`, `  ${other}: ${show(b[i])}`);
+      break;
+    }
+  }
+  return `first difference:\n${out.map((l) => '  ' + l).join('\n')}`;
+}
+
 // Run `file` under Node's cluster and under rust-cluster and require the
 // same normalized observations and primary exit status. The oracle run must
 // itself be clean and end as `expectExit` says, so a broken scenario cannot
@@ -178,7 +203,8 @@ async function agree(t, file, opts = {}) {
     `the scenario itself misbehaved under Node's cluster:\n${describe(oracle)}`);
   const label = [file, ...(runOpts.args || [])].join(' ');
   assert.deepStrictEqual(summary(candidate), expected,
-    `${label}: ${other} differs from node\n${describe(oracle)}\n${describe(candidate)}`);
+    `${label}: ${other} differs from node\n${firstDifference(expected, summary(candidate), other)}\n` +
+    `${describe(oracle)}\n${describe(candidate)}`);
   return expected;
 }
 
@@ -204,7 +230,8 @@ async function agreeMeasured(t, file, opts = {}) {
   const o = strip(oracle);
   assert.deepStrictEqual({ exit: o.exit, problems: o.problems }, { exit: { code: 0, signal: null }, problems: [] },
     `the scenario itself misbehaved under Node's cluster:\n${show(oracle)}`);
-  assert.deepStrictEqual(strip(candidate), o, `${label}: ${other} differs from node\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
+  const c = strip(candidate);
+  assert.deepStrictEqual(c, o, `${label}: ${other} differs from node\n${firstDifference(o, c, other)}\n--- node\n${show(oracle)}\n--- ${other}\n${show(candidate)}`);
   return { oracle: o, measures };
 }
 
