@@ -395,8 +395,8 @@ function onEngineEvents() {
       pendingEvents.push(ev);
       continue;
     }
-    // A run of messages from one worker: json texts one per line, or V8 bytes each behind a
-    // 4-byte big-endian length.
+    // A run of messages from one worker: json texts one per line, or advanced frames (a 4-byte
+    // big-endian length, then V8 bytes) back to back.
     if (ev.text !== undefined) {
       const lines = ev.text.split('\n');
       for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id: ev.id, text: lines[j] });
@@ -405,7 +405,7 @@ function onEngineEvents() {
     const data = ev.data;
     for (let off = 0; off + 4 <= data.length;) {
       const end = off + 4 + data.readUInt32BE(off);
-      pendingEvents.push({ type: 'message', id: ev.id, data: data.subarray(off + 4, end) });
+      pendingEvents.push({ type: 'message', id: ev.id, data: data.subarray(off, end) });
       off = end;
     }
   }

@@ -24,23 +24,26 @@ class ChannelDeserializer extends v8.DefaultDeserializer {
   }
 }
 
+const LENGTH_PLACEHOLDER = Buffer.alloc(4);
+
 function encodeJson(message) {
   return Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');
 }
 
 function encodeAdvanced(message) {
   const ser = new ChannelSerializer();
+  // Room for the length, filled in once it is known: the frame needs no second copy.
+  ser.writeRawBytes(LENGTH_PLACEHOLDER);
   ser.writeHeader();
   ser.writeValue(message);
-  const body = ser.releaseBuffer();
-  const frame = Buffer.allocUnsafe(4 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, 4);
+  const frame = ser.releaseBuffer();
+  frame.writeUInt32BE(frame.length - 4, 0);
   return frame;
 }
 
-function decodeAdvanced(bytes) {
-  const des = new ChannelDeserializer(bytes);
+// A frame as the engine delivers it: the 4-byte length, then the serializer's bytes.
+function decodeAdvanced(frame) {
+  const des = new ChannelDeserializer(frame.subarray(4));
   des.readHeader();
   return des.readValue();
 }

@@ -130,8 +130,8 @@ impl Run {
 
 /// Every drained event as a JS object, in order. A run of user messages without handles from
 /// one worker becomes one `{type: 'message' | 'messages', id, text | data}`: json texts one per
-/// line (as on the wire: JSON text has no raw newline), V8 bytes each behind a 4-byte
-/// big-endian length (as on the wire); JS splits it. One string or buffer per run costs far
+/// line (as on the wire: JSON text has no raw newline), advanced frames back to back with their
+/// 4-byte big-endian lengths (as on the wire); JS splits it. One string or buffer per run costs far
 /// less than an object per message.
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     let keys = MessageKeys::new(env)?;
@@ -192,15 +192,11 @@ fn run_to_js(env: &Env, keys: &MessageKeys, (id, run): (u32, Run)) -> Result<JsO
             o.set_property(keys.text_key, env.create_string_from_std(texts.join("\n"))?)?
         }
         Run::Advanced(mut frames) => {
+            // Each frame has its length prefix, so the run is the frames back to back.
             let data = if frames.len() == 1 {
                 frames.pop().unwrap_or_default()
             } else {
-                let mut data = Vec::with_capacity(frames.iter().map(|b| 4 + b.len()).sum());
-                for b in &frames {
-                    data.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                    data.extend_from_slice(b);
-                }
-                data
+                frames.concat()
             };
             o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?
         }

@@ -12,7 +12,8 @@ use crate::ipc::channel::SendFailure;
 pub enum Payload {
     /// json mode: the message's JSON text, for `JSON.parse`.
     Json(String),
-    /// advanced mode: V8 serializer bytes (header included), for `v8.Deserializer`.
+    /// advanced mode: the frame as on the wire: a 4-byte big-endian length, then the V8
+    /// serializer bytes (their header included) for `v8.Deserializer`.
     Advanced(Vec<u8>),
 }
 

@@ -329,9 +329,7 @@ impl Reader {
                     Mode::Json => Payload::Json(
                         serde_json::to_string(&inner).unwrap_or_else(|_| "null".into()),
                     ),
-                    Mode::Advanced => {
-                        Payload::Advanced(advanced::encode_frame(&inner)[4..].to_vec())
-                    }
+                    Mode::Advanced => Payload::Advanced(advanced::encode_frame(&inner)),
                 };
                 let handle = PassedHandle {
                     fd,
@@ -430,11 +428,13 @@ fn mentions_node(hay: &[u8]) -> bool {
     (base..hay.len()).any(at)
 }
 
-/// Advanced-mode classification: only frames mentioning `NODE_` are decoded here.
+/// Advanced-mode classification: only frames mentioning `NODE_` are decoded here. `frame` has
+/// its length prefix (the decoder keeps it).
 fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
-    advanced::check_header(&frame).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
-    if mentions_node(&frame) {
-        if let Ok(Some(Value::Object(map))) = advanced::decode(&frame) {
+    let body = frame.get(4..).unwrap_or_default();
+    advanced::check_header(body).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
+    if mentions_node(body) {
+        if let Ok(Some(Value::Object(map))) = advanced::decode(body) {
             if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
                 return Ok(Incoming::Internal(map));
             }

@@ -67,7 +67,8 @@ impl Decoder {
         !self.buf.is_empty()
     }
 
-    /// Feeds one chunk; complete frames are appended to `out` (without the `\n` or length prefix).
+    /// Feeds one chunk; complete frames are appended to `out`: json lines without their `\n`,
+    /// advanced frames with their length prefix.
     /// After an error the decoder must not be used again.
     pub fn push(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
         match self.mode {
@@ -112,42 +113,53 @@ impl Decoder {
         Ok(())
     }
 
-    fn push_advanced(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
-        self.buf.extend_from_slice(data);
-        let mut start = 0;
-        loop {
-            let avail = self.buf.len() - start;
-            if avail < 4 {
-                break;
-            }
-            let b = &self.buf[start..start + 4];
-            let len = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-            if len == 0 {
-                return Err(FrameError::ZeroLength);
-            }
-            if len > self.max {
-                return Err(FrameError::TooLong { limit: self.max });
-            }
-            if avail < 4 + len {
-                // Reserve the whole frame once so a large message does not grow by doubling.
-                if start == 0 {
-                    self.buf.reserve_exact(4 + len - avail);
+    /// The body length an advanced header announces, checked against the limit.
+    fn advanced_len(&self, header: &[u8]) -> Result<usize, FrameError> {
+        let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        if len == 0 {
+            return Err(FrameError::ZeroLength);
+        }
+        if len > self.max {
+            return Err(FrameError::TooLong { limit: self.max });
+        }
+        Ok(len)
+    }
+
+    /// Advanced frames keep their 4-byte length prefix: a run of them is then the wire bytes
+    /// again, which is how JS receives a run (and one frame needs no copy to drop its header).
+    fn push_advanced(&mut self, mut data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+        if !self.buf.is_empty() {
+            // Finish the held frame from the front of `data` only.
+            if self.buf.len() < 4 {
+                let take = (4 - self.buf.len()).min(data.len());
+                self.buf.extend_from_slice(&data[..take]);
+                data = &data[take..];
+                if self.buf.len() < 4 {
+                    return Ok(());
                 }
-                break;
             }
-            if start == 0 && avail == 4 + len {
-                // The buffer holds exactly one frame: hand it over without copying it again.
-                let mut whole = std::mem::take(&mut self.buf);
-                whole.drain(..4);
-                out.push(whole);
+            let total = 4 + self.advanced_len(&self.buf[..4])?;
+            let take = (total - self.buf.len()).min(data.len());
+            // Reserve the whole frame once so a large message does not grow by doubling.
+            self.buf.reserve_exact(total - self.buf.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() < total {
                 return Ok(());
             }
-            out.push(self.buf[start + 4..start + 4 + len].to_vec());
-            start += 4 + len;
+            out.push(std::mem::take(&mut self.buf));
         }
-        if start > 0 {
-            self.buf.drain(..start);
+        // Nothing held: cut complete frames straight out of `data`.
+        while data.len() >= 4 {
+            let total = 4 + self.advanced_len(&data[..4])?;
+            if data.len() < total {
+                self.buf.reserve_exact(total);
+                break;
+            }
+            out.push(data[..total].to_vec());
+            data = &data[total..];
         }
+        self.buf.extend_from_slice(data);
         Ok(())
     }
 }
@@ -262,7 +274,8 @@ mod tests {
         for b in &wire {
             d.push(&[*b], &mut out).expect("decode");
         }
-        assert_eq!(out, vec![body.to_vec(), body.to_vec()]);
+        let frame = wire[..8].to_vec();
+        assert_eq!(out, vec![frame.clone(), frame]);
         assert!(!d.is_buffering());
     }
 
@@ -288,6 +301,44 @@ mod tests {
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
         let out = feed(&mut d, &[&wire]);
         assert_eq!(out.len(), 5);
-        assert_eq!(out[4], vec![0xff, 0x0f, 4]);
+        assert_eq!(out[4], vec![0, 0, 0, 3, 0xff, 0x0f, 4]);
+        assert_eq!(
+            out.concat(),
+            wire,
+            "frames keep their prefix: a run is the wire bytes"
+        );
+    }
+
+    #[test]
+    fn advanced_any_chunking_gives_the_same_frames() {
+        let mut wire = Vec::new();
+        let mut frames = Vec::new();
+        for (i, len) in [1usize, 7, 300, 2, 4096, 5].into_iter().enumerate() {
+            let mut f = advanced_header(len).to_vec();
+            f.extend((0..len).map(|k| (k + i) as u8));
+            wire.extend_from_slice(&f);
+            frames.push(f);
+        }
+        for chunk in 1..=wire.len() {
+            let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
+            let pieces: Vec<&[u8]> = wire.chunks(chunk).collect();
+            assert_eq!(feed(&mut d, &pieces), frames, "chunks of {chunk}");
+            assert!(!d.is_buffering());
+        }
+    }
+
+    #[test]
+    fn advanced_bad_header_completed_across_reads() {
+        let mut out = Vec::new();
+        let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
+        d.push(&[0, 0, 0, 1, 9, 0, 0], &mut out)
+            .expect("first frame");
+        assert_eq!(d.push(&[0, 0], &mut out), Err(FrameError::ZeroLength));
+        let mut d = Decoder::new(Mode::Advanced, 100);
+        d.push(&[0], &mut out).expect("partial header");
+        assert_eq!(
+            d.push(&[0, 1, 0, 7], &mut out),
+            Err(FrameError::TooLong { limit: 100 })
+        );
     }
 }
