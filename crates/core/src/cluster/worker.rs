@@ -15,7 +15,7 @@ use super::primary::{encode, Core};
 use crate::ipc::advanced;
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
-use crate::ipc::frame::{Decoder, Mode};
+use crate::ipc::frame::{memchr, Decoder, Mode};
 use crate::ipc::message::{classify_json, is_internal_cmd, Incoming, MessageError, Obj, UserBody};
 use crate::process::child;
 use crate::scheduler::Scheduler;
@@ -405,27 +405,17 @@ impl From<UserBody> for Payload {
     }
 }
 
-/// Whether `hay` contains `NODE_`. Runs on every advanced frame, so it looks at eight bytes at a
-/// time for an `N` and compares only there.
+/// Whether `hay` contains `NODE_`. Runs on every advanced frame, so it only compares where
+/// `memchr` (eight bytes at a time) finds an `N`.
 fn mentions_node(hay: &[u8]) -> bool {
-    const NEEDLE: &[u8] = b"NODE_";
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let n_bytes = ONES * u64::from(b'N');
-    let at = |i: usize| hay[i..].starts_with(NEEDLE);
-    let mut chunks = hay.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ n_bytes;
-        // Nonzero when some byte of x is zero, i.e. some byte of the chunk is 'N'.
-        if x.wrapping_sub(ONES) & !x & HIGHS != 0 && (base..base + 8).any(at) {
+    let mut from = 0;
+    while let Some(i) = memchr(b'N', &hay[from..]) {
+        if hay[from + i..].starts_with(b"NODE_") {
             return true;
         }
-        base += 8;
+        from += i + 1;
     }
-    (base..hay.len()).any(at)
+    false
 }
 
 /// Advanced-mode classification: only frames mentioning `NODE_` are decoded here. `frame` has
