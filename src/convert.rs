@@ -103,66 +103,47 @@ impl MessageKeys {
     }
 }
 
-/// Consecutive user messages without handles from one worker, in one serialization mode.
-enum Run {
-    Json(Vec<String>),
-    Advanced(Vec<Vec<u8>>),
-}
-
-impl Run {
-    fn len(&self) -> usize {
-        match self {
-            Run::Json(v) => v.len(),
-            Run::Advanced(v) => v.len(),
-        }
-    }
-
-    /// Adds `payload` if it is of this run's kind; otherwise hands it back.
-    fn push(&mut self, payload: Payload) -> Option<Payload> {
-        match (self, payload) {
-            (Run::Json(v), Payload::Json(t)) => v.push(t),
-            (Run::Advanced(v), Payload::Advanced(b)) => v.push(b),
-            (_, other) => return Some(other),
-        }
-        None
-    }
+/// Consecutive user messages without handles from one worker, joined as on the wire.
+struct Run {
+    id: u32,
+    payload: Payload,
+    count: usize,
 }
 
 /// Every drained event as a JS object, in order. A run of user messages without handles from
 /// one worker becomes one `{type: 'message' | 'messages', id, text | data}`: json texts one per
 /// line (as on the wire: JSON text has no raw newline), advanced frames back to back with their
-/// 4-byte big-endian lengths (as on the wire); JS splits it. One string or buffer per run costs far
+/// 4-byte big-endian lengths (as on the wire); JS splits it. The reader already joins what one
+/// read brought; runs that span reads are joined here. One string or buffer per run costs far
 /// less than an object per message.
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     let keys = MessageKeys::new(env)?;
     let mut out = Vec::with_capacity(events.len());
-    let mut run: Option<(u32, Run)> = None;
+    let mut run: Option<Run> = None;
     for ev in events {
         let ev = match ev {
-            Event::Message {
+            Event::Messages {
                 id,
-                payload,
-                handle: None,
+                run: payload,
+                count,
                 credit,
             } => {
-                // The message now belongs to JS: the worker's reader may go on.
+                // The messages now belong to JS: the worker's reader may go on.
                 drop(credit);
                 let payload = match &mut run {
-                    Some((rid, r)) if *rid == id => match r.push(payload) {
-                        None => continue,
-                        Some(other) => other,
+                    Some(r) if r.id == id => match r.payload.append(payload) {
+                        Ok(()) => {
+                            r.count += count;
+                            continue;
+                        }
+                        Err(other) => other,
                     },
                     _ => payload,
                 };
                 if let Some(done) = run.take() {
                     out.push(run_to_js(env, &keys, done)?);
                 }
-                let mut r = match payload {
-                    Payload::Json(_) => Run::Json(Vec::new()),
-                    Payload::Advanced(_) => Run::Advanced(Vec::new()),
-                };
-                r.push(payload);
-                run = Some((id, r));
+                run = Some(Run { id, payload, count });
                 continue;
             }
             other => other,
@@ -178,26 +159,18 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
     Ok(out)
 }
 
-fn run_to_js(env: &Env, keys: &MessageKeys, (id, run): (u32, Run)) -> Result<JsObject> {
+fn run_to_js(env: &Env, keys: &MessageKeys, run: Run) -> Result<JsObject> {
     let mut o = env.create_object()?;
-    let kind = if run.len() == 1 {
+    let kind = if run.count == 1 {
         keys.message
     } else {
         keys.messages
     };
     o.set_property(keys.type_key, kind)?;
-    o.set_property(keys.id_key, env.create_uint32(id)?)?;
-    match run {
-        Run::Json(texts) => {
-            o.set_property(keys.text_key, env.create_string_from_std(texts.join("\n"))?)?
-        }
-        Run::Advanced(mut frames) => {
-            // Each frame has its length prefix, so the run is the frames back to back.
-            let data = if frames.len() == 1 {
-                frames.pop().unwrap_or_default()
-            } else {
-                frames.concat()
-            };
+    o.set_property(keys.id_key, env.create_uint32(run.id)?)?;
+    match run.payload {
+        Payload::Json(text) => o.set_property(keys.text_key, env.create_string_from_std(text)?)?,
+        Payload::Advanced(data) => {
             o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?
         }
     }
@@ -218,6 +191,16 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             o.set_named_property("message", env.create_string_from_std(message)?)?;
         }
         Event::ExitedAfterDisconnect { id } => set_id(&mut o, "exitedAfterDisconnect", id)?,
+        // events_to_js turns these into runs before they get here.
+        Event::Messages {
+            id,
+            run: payload,
+            count,
+            credit,
+        } => {
+            drop(credit);
+            return run_to_js(env, &MessageKeys::new(env)?, Run { id, payload, count });
+        }
         Event::Message {
             id,
             payload,

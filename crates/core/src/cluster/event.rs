@@ -28,6 +28,20 @@ impl Payload {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Appends `next` to a run of messages of the same kind, as on the wire (json texts one per
+    /// line, advanced frames back to back); hands it back if the kinds differ.
+    pub fn append(&mut self, next: Payload) -> Result<(), Payload> {
+        match (self, next) {
+            (Payload::Json(run), Payload::Json(t)) => {
+                run.push('\n');
+                run.push_str(&t);
+            }
+            (Payload::Advanced(run), Payload::Advanced(b)) => run.extend_from_slice(&b),
+            (_, other) => return Err(other),
+        }
+        Ok(())
+    }
 }
 
 /// A descriptor that arrived with a user message (`NODE_HANDLE` envelope).
@@ -50,7 +64,16 @@ pub enum Event {
     Listening { id: u32, message: String },
     /// `{act: 'exitedAfterDisconnect'}` (already acknowledged by the engine).
     ExitedAfterDisconnect { id: u32 },
-    /// A user message, optionally with a handle.
+    /// Consecutive user messages without handles from one worker, `count` of them, joined as
+    /// `Payload::append` does. The reader builds the run, so the host receives one buffer and
+    /// one event for a burst. `credit` is returned when the host drains the event.
+    Messages {
+        id: u32,
+        run: Payload,
+        count: usize,
+        credit: Credit,
+    },
+    /// A user message with a handle.
     /// `credit` is returned when the host drains the event.
     Message {
         id: u32,
@@ -132,9 +155,47 @@ impl Backlog {
     }
 }
 
+impl Credit {
+    /// Extends the claim by one more message of `payload_len` bytes.
+    pub fn grow(&mut self, payload_len: usize) {
+        let bytes = payload_len + MESSAGE_OVERHEAD;
+        self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel);
+        self.bytes += bytes;
+    }
+}
+
 impl Drop for Credit {
     fn drop(&mut self) {
         self.backlog.bytes.fetch_sub(self.bytes, Ordering::AcqRel);
         self.backlog.drained.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_join_as_on_the_wire_and_refuse_the_other_kind() {
+        let mut json = Payload::Json("1".into());
+        assert!(json.append(Payload::Json("{\"a\":2}".into())).is_ok());
+        assert!(matches!(&json, Payload::Json(t) if t == "1\n{\"a\":2}"));
+        assert!(json.append(Payload::Advanced(vec![0, 0, 0, 1, 9])).is_err());
+
+        let mut adv = Payload::Advanced(vec![0, 0, 0, 1, 7]);
+        assert!(adv
+            .append(Payload::Advanced(vec![0, 0, 0, 2, 8, 9]))
+            .is_ok());
+        assert!(matches!(&adv, Payload::Advanced(b) if b == &[0, 0, 0, 1, 7, 0, 0, 0, 2, 8, 9]));
+    }
+
+    #[test]
+    fn a_grown_credit_returns_every_message_when_dropped() {
+        let backlog = Arc::new(Backlog::default());
+        let mut credit = backlog.take(10);
+        credit.grow(20);
+        assert_eq!(backlog.waiting(), 30 + 2 * MESSAGE_OVERHEAD);
+        drop(credit);
+        assert_eq!(backlog.waiting(), 0);
     }
 }

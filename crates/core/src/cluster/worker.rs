@@ -276,12 +276,26 @@ impl Reader {
         match incoming {
             Ok(Incoming::User(body)) => {
                 let payload: Payload = body.into();
-                let credit = Some(self.backlog.take(payload.len()));
-                events.push(Event::Message {
+                let len = payload.len();
+                // Join the run this read is building, if the previous event is one.
+                let payload = match events.last_mut() {
+                    Some(Event::Messages {
+                        run, count, credit, ..
+                    }) => match run.append(payload) {
+                        Ok(()) => {
+                            *count += 1;
+                            credit.grow(len);
+                            return;
+                        }
+                        Err(p) => p,
+                    },
+                    _ => payload,
+                };
+                events.push(Event::Messages {
                     id: self.id,
-                    payload,
-                    handle: None,
-                    credit,
+                    run: payload,
+                    count: 1,
+                    credit: self.backlog.take(len),
                 });
             }
             Ok(Incoming::Internal(map)) => self.internal(core, channel, map, events),
