@@ -191,15 +191,14 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             o.set_named_property("message", env.create_string_from_std(message)?)?;
         }
         Event::ExitedAfterDisconnect { id } => set_id(&mut o, "exitedAfterDisconnect", id)?,
-        // events_to_js turns these into runs before they get here.
-        Event::Messages {
-            id,
-            run: payload,
-            count,
-            credit,
-        } => {
-            drop(credit);
-            return run_to_js(env, &MessageKeys::new(env)?, Run { id, payload, count });
+        // events_to_js turns these into runs before they get here; the credit drops here.
+        Event::Messages { id, run, count, .. } => {
+            let run = Run {
+                id,
+                payload: run,
+                count,
+            };
+            return run_to_js(env, &MessageKeys::new(env)?, run);
         }
         Event::Message {
             id,
