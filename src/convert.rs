@@ -217,15 +217,13 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
                     o.set_named_property("data", env.create_buffer_with_data(bytes)?.into_raw())?
                 }
             }
-            if let Some(h) = handle {
-                o.set_named_property("fd", env.create_int32(h.fd.into_raw_fd())?)?;
-                o.set_named_property("handleType", env.create_string_from_std(h.kind)?)?;
-                if let Some(k) = h.key {
-                    o.set_named_property("key", env.create_string_from_std(k)?)?;
-                }
-                if let Some(d) = h.dgram_type {
-                    o.set_named_property("dgramType", env.create_string_from_std(d)?)?;
-                }
+            o.set_named_property("fd", env.create_int32(handle.fd.into_raw_fd())?)?;
+            o.set_named_property("handleType", env.create_string_from_std(handle.kind)?)?;
+            if let Some(k) = handle.key {
+                o.set_named_property("key", env.create_string_from_std(k)?)?;
+            }
+            if let Some(d) = handle.dgram_type {
+                o.set_named_property("dgramType", env.create_string_from_std(d)?)?;
             }
         }
         Event::Disconnect { id } => set_id(&mut o, "disconnect", id)?,

@@ -78,8 +78,8 @@ pub enum Event {
     Message {
         id: u32,
         payload: Payload,
-        handle: Option<PassedHandle>,
-        credit: Option<Credit>,
+        handle: PassedHandle,
+        credit: Credit,
     },
     /// The channel closed (EOF, reset, or closed by the primary).
     Disconnect { id: u32 },

@@ -358,11 +358,11 @@ impl Reader {
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 };
-                let credit = Some(self.backlog.take(payload.len()));
+                let credit = self.backlog.take(payload.len());
                 events.push(Event::Message {
                     id: self.id,
                     payload,
-                    handle: Some(handle),
+                    handle,
                     credit,
                 });
             }

@@ -530,6 +530,15 @@ mod tests {
         }
     }
 
+    /// A channel over a fresh socketpair with its writer task running (inside a runtime), and
+    /// the peer's end.
+    fn channel_with_writer() -> (Arc<Channel>, OwnedFd) {
+        let (mine, peer) = fdpass::stream_pair().expect("pair");
+        let ch = Channel::new(mine).expect("channel");
+        tokio::spawn(ch.clone().run_writer(|_| {}));
+        (ch, peer)
+    }
+
     fn cork(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
         ch.send_reporting(Payload::Slice(bytes), None, None, false, true)
     }
@@ -537,9 +546,7 @@ mod tests {
     #[test]
     fn corked_frames_wait_for_uncork_and_keep_their_order() {
         rt().block_on(async {
-            let (mine, peer) = fdpass::stream_pair().expect("pair");
-            let ch = Channel::new(mine).expect("channel");
-            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
             assert_eq!(cork(&ch, b"1\n"), Ok(SendStatus::Corked));
             assert_eq!(cork(&ch, b"2\n"), Ok(SendStatus::Corked));
@@ -585,9 +592,7 @@ mod tests {
     #[test]
     fn frames_with_handles_or_tokens_or_too_big_are_never_corked() {
         rt().block_on(async {
-            let (mine, peer) = fdpass::stream_pair().expect("pair");
-            let ch = Channel::new(mine).expect("channel");
-            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
             let st = ch.send_reporting(Payload::Slice(b"t\n"), None, Some(1), false, true);
             assert_eq!(st, Ok(SendStatus::Written));
@@ -620,9 +625,7 @@ mod tests {
     #[test]
     fn messages_after_a_handle_wait_for_the_ack() {
         rt().block_on(async {
-            let (mine, peer) = fdpass::stream_pair().expect("pair");
-            let ch = Channel::new(mine).expect("channel");
-            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (ch, peer) = channel_with_writer();
             let (x, _y) = fdpass::stream_pair().expect("pair");
             let st = ch.send(
                 Payload::Slice(b"{\"cmd\":\"NODE_HANDLE\"}\n"),
@@ -667,9 +670,7 @@ mod tests {
     #[test]
     fn a_second_handle_waits_for_the_first_ack() {
         rt().block_on(async {
-            let (mine, peer) = fdpass::stream_pair().expect("pair");
-            let ch = Channel::new(mine).expect("channel");
-            tokio::spawn(ch.clone().run_writer(|_| {}));
+            let (ch, peer) = channel_with_writer();
             let (a, _a2) = fdpass::stream_pair().expect("pair");
             let (b, _b2) = fdpass::stream_pair().expect("pair");
             ch.send(Payload::Slice(b"A\n"), Some(Arc::new(a)), None)
