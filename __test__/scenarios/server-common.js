@@ -60,11 +60,18 @@ function holds(kind, where, pid = 'self') {
 }
 
 // Backlog of the listening TCP socket on `port` (ss shows it as Send-Q).
-function listenBacklog(port) {
+// The backlog of this server's listening socket, from `ss`. Only rows whose local address is
+// `address` (the server's own, from server.address()) count: another process may listen on the
+// same port number on another address (say [::1] while this server has 127.0.0.1).
+function listenBacklog(port, address) {
   const { execFileSync } = require('node:child_process');
   let out = '';
   try { out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }); } catch { return 'ss failed'; }
-  const rows = out.trim().split('\n').filter(Boolean).map((l) => Number(l.trim().split(/\s+/)[2]));
+  // How ss prints the local address: '::' with dual stack as '*' (v6only as '[::]').
+  const names = address === '::' ? ['*', '[::]'] : [net.isIPv6(address) ? `[${address}]` : address];
+  const rows = out.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/))
+    .filter((f) => names.includes(f[3].slice(0, f[3].lastIndexOf(':'))))
+    .map((f) => Number(f[2]));
   return rows.length === 1 ? rows[0] : rows;
 }
 
@@ -171,11 +178,24 @@ function request(proto, to, { host = '127.0.0.1', payload = 'ping', timeoutMs = 
 }
 
 // Connect (TCP) and report 'ok' or the error code, then close.
-function probeConnect(port, host) {
+// Whether a connection to host:port reaches a server. With `token`, the server is expected to
+// answer with it and end: a connection that a different listener answers (another process can
+// hold the same port number on another address, e.g. [::1] while this one has 127.0.0.1) means
+// this server does not listen there, which is what a refused connection says.
+function probeConnect(port, host, token) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     const timer = setTimeout(() => { s.destroy(); resolve('TIMEOUT'); }, 2000);
-    s.on('connect', () => { clearTimeout(timer); s.destroy(); resolve('ok'); });
+    let got = '';
+    s.on('connect', () => {
+      if (token === undefined) { clearTimeout(timer); s.destroy(); resolve('ok'); }
+    });
+    s.on('data', (d) => { got += d; });
+    s.on('end', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(got === token ? 'ok' : 'ECONNREFUSED');
+    });
     s.on('error', (err) => { clearTimeout(timer); resolve(err.code); });
   });
 }

@@ -39,11 +39,13 @@ if (cluster.isPrimary) {
   // Servers that bypass the primary (exclusive) are not closed by the
   // worker's disconnect: close them before asking for it.
   const exclusive = [];
+  // What this worker's TCP servers answer, so a probe knows it reached them.
+  const probeToken = `rc-probe-${process.pid}`;
 
   // Start one TCP listen; resolve with what happened.
   function tcp(name, args, { families = true, backlog = false } = {}) {
     return new Promise((resolve) => {
-      const server = net.createServer((s) => s.end());
+      const server = net.createServer((s) => s.end(probeToken));
       if (args[0] && args[0].exclusive) exclusive.push(server);
       let threw;
       server.once('error', (err) => resolve({ name, error: errFields(err, args[0] && (args[0].port || args[0])) }));
@@ -51,8 +53,8 @@ if (cluster.isPrimary) {
         const addr = server.address();
         ports[name] = addr.port;
         const out = { name, addr, holds: holds('tcp', addr.port) };
-        if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1'), v6: await probeConnect(addr.port, '::1') };
-        if (backlog) out.backlog = listenBacklog(addr.port);
+        if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1', probeToken), v6: await probeConnect(addr.port, '::1', probeToken) };
+        if (backlog) out.backlog = listenBacklog(addr.port, addr.address);
         resolve(out);
       });
       try { server.listen(...args); } catch (err) { threw = { code: err.code, name: err.name }; }

@@ -80,7 +80,7 @@ if (cluster.isPrimary) {
     obs('shared', { distinctPorts: ports.length, allReady: readies.every((m) => m.ready === true) });
     const port = ports[0];
     obs('primary holds the socket', { holds: holds(kind, isPipe ? sockAbs : port) });
-    if (kind === 'tcp') obs('backlog', { backlog: listenBacklog(port) });
+    if (kind === 'tcp') obs('backlog', { backlog: listenBacklog(port, readies[0].address) });
     if (isPipe) obs('socket file', { mode: (fs.statSync(sockAbs).mode & 0o777).toString(8), isSocket: fs.statSync(sockAbs).isSocket() });
     if (proto === 'tls') obs('ticket keys', { allSame: new Set(readies.map((m) => m.ticketKeys)).size === 1 });
 
@@ -154,7 +154,7 @@ if (cluster.isPrimary) {
     const addr = server.address();
     const port = isPipe ? undefined : addr.port;
     obs('listening', { addr, holds: holds(kind, isPipe ? path.resolve(process.env.RC_SOCK) : port) });
-    const msg = { ready: true, port };
+    const msg = { ready: true, port, address: isPipe ? undefined : addr.address };
     if (proto === 'tls') msg.ticketKeys = crypto.createHash('sha256').update(server.getTicketKeys()).digest('hex');
     process.send(msg);
   };
