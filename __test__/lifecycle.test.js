@@ -13,6 +13,7 @@ const ENDINGS = {
   primary_kill_sigkill: { code: null, signal: 'SIGKILL', ead: false },
   primary_destroy: { code: null, signal: 'SIGTERM', ead: false },
   process_kill: { code: null, signal: 'SIGTERM', ead: false },
+  primary_process_disconnect: { code: 0, signal: null, ead: false },
   disconnect_then_kill: { code: null, signal: 'SIGTERM', ead: true },
   sigterm_handler: { code: 0, signal: null, ead: false },
   kill_before_online: { code: null, signal: 'SIGTERM', ead: false, noOnline: true },

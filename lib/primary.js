@@ -445,6 +445,10 @@ function pump() {
 // in Node nothing the worker sent after a handle can be read before the handle was answered.
 const held = new Map(); // worker id -> events waiting
 
+// Events that come from reading a worker's channel (the others: its end, its exit, and the
+// completion of our own sends).
+const readFromChannel = new Set(['message', 'internal', 'handleAnswered', 'online', 'listening', 'exitedAfterDisconnect', 'error']);
+
 function dispatch(ev) {
   const queue = held.get(ev.id);
   if (queue !== undefined) {
@@ -457,6 +461,11 @@ function dispatch(ev) {
     return;
   }
   const proc = worker.process;
+  if (proc._closedByUs && readFromChannel.has(ev.type)) {
+    // Our end is closed: as in Node, what the worker wrote is no longer read.
+    if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
+    return;
+  }
   switch (ev.type) {
     case 'message': {
       const value = decodeMessage(worker, ev);

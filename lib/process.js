@@ -40,6 +40,7 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this._handleQueue = null;
   this._pendingMessage = null;
   this._channelOpen = false;
+  this._closedByUs = false; // our end of the channel was closed (disconnect(), kill())
 }
 
 Object.setPrototypeOf(WorkerProcess.prototype, ChildProcess.prototype);
@@ -80,14 +81,22 @@ WorkerProcess.prototype._attach = function _attach(pid, stdioFds, stdioSpec) {
   this.stderr = streams[2] || null;
 };
 
-// The channel reached end-of-file (or was closed by us): like Node, `connected` turns false at
-// once, 'disconnect' follows on the next tick, and the channel counts towards 'close'.
-WorkerProcess.prototype._onChannelClosed = function _onChannelClosed() {
+// The channel reached end-of-file, or was closed by us (`byUs`): like Node, `connected` turns
+// false at once. After an end seen by the engine, 'disconnect' follows on the next tick and the
+// channel counts towards 'close'. After our own close (which already runs one tick after
+// disconnect(), as Node's does), 'disconnect' is emitted at once and the channel never counts
+// towards 'close': Node counts it only when it reads the end of the stream, which it no longer
+// does once it closed the channel itself, so that process never emits 'close'.
+WorkerProcess.prototype._onChannelClosed = function _onChannelClosed(byUs = false) {
   if (!this._channelOpen) return;
   this._channelOpen = false;
   this.connected = false;
   for (const [, cb] of this._pending) process.nextTick(cb, errors.ipcChannelClosed());
   this._pending.clear();
+  if (byUs) {
+    this.emit('disconnect');
+    return;
+  }
   process.nextTick(() => this.emit('disconnect'));
   maybeClose(this);
 };
@@ -325,10 +334,18 @@ WorkerProcess.prototype.disconnect = function disconnect() {
   if (!this._handleQueue) this._closeChannel();
 };
 
+// Closes our end on the next tick and emits 'disconnect' right then, as Node does, without
+// waiting for the engine to report the end: kill() signals the worker from a 'disconnect'
+// listener, and the worker, told to disconnect just before, must not get the time to exit by
+// itself first. Nothing the worker wrote is read after this (see `_closedByUs` in dispatch).
 WorkerProcess.prototype._closeChannel = function _closeChannel() {
   const engine = this[kEngine];
   const id = this[kId];
-  process.nextTick(() => engine.close(id));
+  process.nextTick(() => {
+    engine.close(id);
+    this._closedByUs = true;
+    this._onChannelClosed(true);
+  });
 };
 
 WorkerProcess.prototype.kill = function kill(sig) {

@@ -4,7 +4,7 @@
 // moment; the worker records what it can see of its own ending.
 //
 // Cases: primary_disconnect, primary_kill, primary_kill_sigkill,
-// primary_destroy, process_kill, disconnect_then_kill, sigterm_handler,
+// primary_destroy, process_kill, primary_process_disconnect, disconnect_then_kill, sigterm_handler,
 // kill_before_online, worker_disconnect, worker_kill, worker_destroy,
 // worker_process_disconnect, worker_exit7, worker_throw
 const { cluster, obs, safety, snap, attempt, errInfo } = require('../helpers/observe');
@@ -77,6 +77,13 @@ if (cluster.isPrimary) {
       case 'process_kill':
         r = attempt(() => proc.kill());
         obs('process.kill() returned', { ...r, ...snap(w), killed: proc.killed });
+        break;
+      case 'primary_process_disconnect':
+        // Closes the channel from the primary's side: Node emits 'disconnect' a tick later,
+        // before the loop turns (the worker then exits by itself).
+        r = attempt(() => proc.disconnect());
+        obs('process.disconnect() returned', { ...r, ...snap(w), ...pstate() });
+        setImmediate(() => obs('next loop turn', { ...snap(w), ...pstate() }));
         break;
       case 'disconnect_then_kill':
         w.disconnect();
