@@ -28,13 +28,35 @@ function procLines(table) {
   try { return fs.readFileSync(table, 'utf8').trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)); } catch { return []; }
 }
 
-// Inodes of sockets on `port` in /proc/net/{tcp,udp}{,6}; tcp: listening only.
-function portInodes(kind, port) {
+// An IP address as /proc/net/{tcp,udp}{,6} shows it: the bytes of each 32-bit word in this
+// (little-endian) machine's order, in hex.
+function procAddress(address) {
+  let bytes;
+  if (net.isIPv4(address)) {
+    bytes = address.split('.').map(Number);
+  } else {
+    const [head, tail = ''] = address.split('::');
+    const words = (part) => (part === '' ? [] : part.split(':').map((w) => parseInt(w, 16)));
+    const h = words(head);
+    const t = address.includes('::') ? words(tail) : [];
+    const all = [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+    bytes = all.flatMap((w) => [w >> 8, w & 0xff]);
+  }
+  const out = [];
+  for (let i = 0; i < bytes.length; i += 4) out.push(...bytes.slice(i, i + 4).reverse());
+  return out.map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+}
+
+// Inodes of sockets on `port` (and `address`, when given) in /proc/net/{tcp,udp}{,6}; tcp:
+// listening only.
+function portInodes(kind, port, address) {
   const hex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  const local = address === undefined ? undefined : procAddress(address) + hex;
   const out = new Set();
   for (const table of [`/proc/net/${kind}`, `/proc/net/${kind}6`]) {
     for (const f of procLines(table)) {
-      if (f[1].endsWith(hex) && (kind !== 'tcp' || f[3] === '0A')) out.add(f[9]);
+      const mine = local === undefined ? f[1].endsWith(hex) : f[1] === local;
+      if (mine && (kind !== 'tcp' || f[3] === '0A')) out.add(f[9]);
     }
   }
   return out;
@@ -51,15 +73,15 @@ function unixInodes(abs) {
   return out;
 }
 
-// Does this process hold the listening (tcp, unix) or bound (udp) socket?
-function holds(kind, where, pid = 'self') {
-  const wanted = kind === 'unix' ? unixInodes(where) : portInodes(kind, where);
+// Does this process hold the listening (tcp, unix) or bound (udp) socket? `address` narrows a
+// port to one local address (another socket may have the same port on another address).
+function holds(kind, where, pid = 'self', address = undefined) {
+  const wanted = kind === 'unix' ? unixInodes(where) : portInodes(kind, where, address);
   const own = ownSocketInodes(pid);
   for (const i of wanted) if (own.has(i)) return true;
   return false;
 }
 
-// Backlog of the listening TCP socket on `port` (ss shows it as Send-Q).
 // The backlog of this server's listening socket, from `ss`. Only rows whose local address is
 // `address` (the server's own, from server.address()) count: another process may listen on the
 // same port number on another address (say [::1] while this server has 127.0.0.1).

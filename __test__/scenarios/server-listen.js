@@ -39,21 +39,25 @@ if (cluster.isPrimary) {
   // Servers that bypass the primary (exclusive) are not closed by the
   // worker's disconnect: close them before asking for it.
   const exclusive = [];
-  // What this worker's TCP servers answer, so a probe knows it reached them.
+  // What this worker's TCP servers answer (with the step's name), so a probe knows which server
+  // it reached.
   const probeToken = `rc-probe-${process.pid}`;
 
   // Start one TCP listen; resolve with what happened.
   function tcp(name, args, { families = true, backlog = false } = {}) {
     return new Promise((resolve) => {
-      const server = net.createServer((s) => s.end(probeToken));
+      // Per server: an earlier step's server of this worker may hold the same port number on
+      // another address (the kernel hands out a port again for a disjoint address).
+      const token = `${probeToken}:${name}`;
+      const server = net.createServer((s) => s.end(token));
       if (args[0] && args[0].exclusive) exclusive.push(server);
       let threw;
       server.once('error', (err) => resolve({ name, error: errFields(err, args[0] && (args[0].port || args[0])) }));
       server.once('listening', async () => {
         const addr = server.address();
         ports[name] = addr.port;
-        const out = { name, addr, holds: holds('tcp', addr.port) };
-        if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1', probeToken), v6: await probeConnect(addr.port, '::1', probeToken) };
+        const out = { name, addr, holds: holds('tcp', addr.port, 'self', addr.address) };
+        if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1', token), v6: await probeConnect(addr.port, '::1', token) };
         if (backlog) out.backlog = listenBacklog(addr.port, addr.address);
         resolve(out);
       });
@@ -70,7 +74,7 @@ if (cluster.isPrimary) {
       sock.once('listening', () => {
         const addr = sock.address();
         ports[name] = addr.port;
-        resolve({ name, addr, holds: holds('udp', addr.port) });
+        resolve({ name, addr, holds: holds('udp', addr.port, 'self', addr.address) });
       });
       try { sock.bind(...args); } catch (err) { resolve({ name, threw: { code: err.code, name: err.name } }); }
     });
