@@ -142,6 +142,8 @@ MEASUREMENTS.push({
       metric: (r) => r.conns_per_s, floorMetric: (f) => f.handoffs_per_s },
     { label: '4 round-robin: primary CPU/conn', unit: 'µs/conn', better: 'lower',
       metric: (r) => r.cpu_us_per_conn, floorMetric: (f) => f.cpu_us_per_handoff },
+    { label: '4 round-robin: primary JS-thread CPU/conn', unit: 'µs/conn', better: 'lower',
+      metric: (r) => r.thread_cpu_us_per_conn.js },
   ],
   floor: ['fdpass', ...floorTiming()],
 });

@@ -387,26 +387,26 @@ function decodeMessage(worker, ev) {
 const pendingEvents = [];
 let pumpPaused = false;
 
-function onEngineEvents() {
-  const events = engine.drain();
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i];
-    if (ev.type !== 'messages') {
-      pendingEvents.push(ev);
-      continue;
-    }
-    // A run of messages from one worker: json texts one per line, or advanced frames (a 4-byte
-    // big-endian length, then V8 bytes) back to back.
-    if (ev.text !== undefined) {
-      const lines = ev.text.split('\n');
-      for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id: ev.id, text: lines[j] });
-      continue;
-    }
-    const data = ev.data;
-    for (let off = 0; off + 4 <= data.length;) {
-      const end = off + 4 + data.readUInt32BE(off);
-      pendingEvents.push({ type: 'message', id: ev.id, data: data.subarray(off, end) });
-      off = end;
+// `events`: (kind, worker id, value) triples from the engine, oldest first. Kind 0: a run of
+// json messages from one worker, their texts one per line; kind 1: a run of advanced messages,
+// frames (a 4-byte big-endian length, then V8 bytes) back to back; kind 2: any other event, an
+// object with its `type`.
+function onEngineEvents(events) {
+  for (let i = 0; i < events.length; i += 3) {
+    const kind = events[i];
+    const id = events[i + 1];
+    const value = events[i + 2];
+    if (kind === 2) {
+      pendingEvents.push(value);
+    } else if (kind === 0) {
+      const lines = value.split('\n');
+      for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id, text: lines[j] });
+    } else {
+      for (let off = 0; off + 4 <= value.length;) {
+        const end = off + 4 + value.readUInt32BE(off);
+        pendingEvents.push({ type: 'message', id, data: value.subarray(off, end) });
+        off = end;
+      }
     }
   }
   if (!pumpPaused) pump();

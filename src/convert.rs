@@ -1,7 +1,7 @@
 //! JS <-> engine values: spawn options in, events out.
 
 use napi::bindgen_prelude::*;
-use napi::{Env, JsObject, JsString};
+use napi::{Env, JsObject, JsUnknown};
 use napi_derive::napi;
 use std::os::fd::IntoRawFd;
 
@@ -81,103 +81,96 @@ fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
 
 /// Property names and type strings of the hot path (user messages without a handle), created
 /// once per drained batch instead of once per event.
-struct MessageKeys {
-    type_key: JsString,
-    id_key: JsString,
-    text_key: JsString,
-    data_key: JsString,
-    message: JsString,
-    messages: JsString,
-}
-
-impl MessageKeys {
-    fn new(env: &Env) -> Result<Self> {
-        Ok(MessageKeys {
-            type_key: env.create_string("type")?,
-            id_key: env.create_string("id")?,
-            text_key: env.create_string("text")?,
-            data_key: env.create_string("data")?,
-            message: env.create_string("message")?,
-            messages: env.create_string("messages")?,
-        })
-    }
-}
-
-/// Consecutive user messages without handles from one worker, joined as on the wire.
 struct Run {
     id: u32,
     payload: Payload,
-    count: usize,
 }
 
-/// Every drained event as a JS object, in order. A run of user messages without handles from
-/// one worker becomes one `{type: 'message' | 'messages', id, text | data}`: json texts one per
-/// line (as on the wire: JSON text has no raw newline), advanced frames back to back with their
-/// 4-byte big-endian lengths (as on the wire); JS splits it. The reader already joins what one
-/// read brought; runs that span reads are joined here. One string or buffer per run costs far
-/// less than an object per message.
-pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<Vec<JsObject>> {
-    let keys = MessageKeys::new(env)?;
-    let mut out = Vec::with_capacity(events.len());
+/// The kinds of entries in the array JS receives (see `events_to_js`).
+const KIND_JSON_RUN: u32 = 0;
+const KIND_ADVANCED_RUN: u32 = 1;
+const KIND_EVENT: u32 = 2;
+
+/// The array being filled: (kind, worker id, value) triples. Indexed elements and small integers
+/// only, so a batch costs no property-name lookups.
+struct Out {
+    array: JsObject,
+    len: u32,
+}
+
+impl Out {
+    fn push(&mut self, env: &Env, kind: u32, id: u32, value: JsUnknown) -> Result<()> {
+        self.array.set_element(self.len, env.create_uint32(kind)?)?;
+        self.array
+            .set_element(self.len + 1, env.create_uint32(id)?)?;
+        self.array.set_element(self.len + 2, value)?;
+        self.len += 3;
+        Ok(())
+    }
+
+    fn push_run(&mut self, env: &Env, run: Run) -> Result<()> {
+        match run.payload {
+            Payload::Json(text) => {
+                let v = env.create_string_from_std(text)?.into_unknown();
+                self.push(env, KIND_JSON_RUN, run.id, v)
+            }
+            Payload::Advanced(data) => {
+                let v = env.create_buffer_with_data(data)?.into_raw().into_unknown();
+                self.push(env, KIND_ADVANCED_RUN, run.id, v)
+            }
+        }
+    }
+}
+
+/// Events as JS receives them: a flat array of (kind, worker id, value) triples, oldest first.
+/// Kind 0: a run of json messages from one worker, value = their texts joined by newlines;
+/// kind 1: a run of advanced messages, value = a Buffer of the frames (each with its 4-byte
+/// length) back to back; kind 2: any other event, value = an object with its `type`.
+/// Consecutive runs of one worker (from separate reads) are joined here.
+pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
+    let mut out = Out {
+        array: env.create_empty_array()?,
+        len: 0,
+    };
     let mut run: Option<Run> = None;
     for ev in events {
         let ev = match ev {
             Event::Messages {
                 id,
                 run: payload,
-                count,
                 credit,
+                ..
             } => {
                 // The messages now belong to JS: the worker's reader may go on.
                 drop(credit);
                 let payload = match &mut run {
                     Some(r) if r.id == id => match r.payload.append(payload) {
-                        Ok(()) => {
-                            r.count += count;
-                            continue;
-                        }
+                        Ok(()) => continue,
                         Err(other) => other,
                     },
                     _ => payload,
                 };
                 if let Some(done) = run.take() {
-                    out.push(run_to_js(env, &keys, done)?);
+                    out.push_run(env, done)?;
                 }
-                run = Some(Run { id, payload, count });
+                run = Some(Run { id, payload });
                 continue;
             }
             other => other,
         };
         if let Some(done) = run.take() {
-            out.push(run_to_js(env, &keys, done)?);
+            out.push_run(env, done)?;
         }
-        out.push(event_to_js(env, ev)?);
+        let id = ev.worker();
+        let v = event_to_js(env, ev)?.into_unknown();
+        out.push(env, KIND_EVENT, id, v)?;
     }
     if let Some(done) = run.take() {
-        out.push(run_to_js(env, &keys, done)?);
+        out.push_run(env, done)?;
     }
-    Ok(out)
+    Ok(out.array)
 }
 
-fn run_to_js(env: &Env, keys: &MessageKeys, run: Run) -> Result<JsObject> {
-    let mut o = env.create_object()?;
-    let kind = if run.count == 1 {
-        keys.message
-    } else {
-        keys.messages
-    };
-    o.set_property(keys.type_key, kind)?;
-    o.set_property(keys.id_key, env.create_uint32(run.id)?)?;
-    match run.payload {
-        Payload::Json(text) => o.set_property(keys.text_key, env.create_string_from_std(text)?)?,
-        Payload::Advanced(data) => {
-            o.set_property(keys.data_key, env.create_buffer_with_data(data)?.into_raw())?
-        }
-    }
-    Ok(o)
-}
-
-/// Any other event (user messages with a handle, lifecycle, internal, send results).
 fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
     let mut o = env.create_object()?;
     let set_id = |o: &mut JsObject, t: &str, id: u32| -> Result<()> {
@@ -191,14 +184,9 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             o.set_named_property("message", env.create_string_from_std(message)?)?;
         }
         Event::ExitedAfterDisconnect { id } => set_id(&mut o, "exitedAfterDisconnect", id)?,
-        // events_to_js turns these into runs before they get here; the credit drops here.
-        Event::Messages { id, run, count, .. } => {
-            let run = Run {
-                id,
-                payload: run,
-                count,
-            };
-            return run_to_js(env, &MessageKeys::new(env)?, run);
+        // events_to_js sends runs through `Out::push_run`; they never come here.
+        Event::Messages { .. } => {
+            return Err(Error::from_reason("a message run reached event_to_js"));
         }
         Event::Message {
             id,

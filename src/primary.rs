@@ -1,11 +1,12 @@
 //! The `Engine` class JS holds: one per process. Events reach JS through one unreferenced
-//! ThreadsafeFunction whose call carries no data; JS then drains every waiting event at once.
+//! ThreadsafeFunction: the engine's wake-up queues a call that carries no data, and the call,
+//! on the JS thread, takes every event waiting and passes them to JS at once.
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{
     ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
 };
-use napi::{Env, JsBuffer, JsFunction, JsObject};
+use napi::{Env, JsBuffer, JsFunction};
 use napi_derive::napi;
 
 use rust_cluster_core::ipc::channel::{SendFailure, SendStatus};
@@ -13,6 +14,8 @@ use rust_cluster_core::{Cluster, EngineError, Policy};
 
 use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions};
 use crate::error::to_napi;
+use once_cell::sync::OnceCell;
+use std::sync::Arc;
 
 /// `send` results, as numbers so the hot path allocates nothing:
 /// -1 written at once; -2 queued as the first message behind an unacknowledged handle;
@@ -37,9 +40,16 @@ pub struct Engine {
 impl Engine {
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, on_events: JsFunction) -> Result<Self> {
-        let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> =
-            on_events.create_threadsafe_function(0, |_ctx: ThreadSafeCallContext<()>| {
-                Ok(Vec::<()>::new())
+        // The call that hands events to JS exists before the engine does (the engine's wake-up
+        // makes that call), so it finds the engine here once started.
+        let started: Arc<OnceCell<Cluster>> = Arc::new(OnceCell::new());
+        let source = started.clone();
+        let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> = on_events
+            .create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
+                // Every event waiting, as the call's one argument (a conversion error surfaces
+                // as an uncaught exception, as a throw from the callback would).
+                let events = source.get().map(Cluster::drain_events).unwrap_or_default();
+                Ok(vec![events_to_js(&ctx.env, events)?])
             })?;
         tsfn.unref(&env)?;
         let caller = tsfn.clone();
@@ -47,6 +57,9 @@ impl Engine {
             caller.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }))
         .map_err(to_napi)?;
+        // The engine has not pushed an event yet that could not wait for this: its first ones
+        // follow the first spawn.
+        let _ = started.set(cluster.clone());
         Ok(Engine {
             cluster,
             tsfn,
@@ -182,11 +195,5 @@ impl Engine {
             self.referenced = on;
         }
         Ok(())
-    }
-
-    /// Every event waiting, oldest first.
-    #[napi(catch_unwind)]
-    pub fn drain(&self, env: Env) -> Result<Vec<JsObject>> {
-        events_to_js(&env, self.cluster.drain_events())
     }
 }

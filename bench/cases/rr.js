@@ -26,10 +26,12 @@ if (common.isWorker) {
     const warm = await client.next();
     if (warm.phase !== 'warm') throw new Error(`client: ${JSON.stringify(warm)}`);
     const cpu0 = common.procCpuMicros();
+    const threads0 = common.threadCpuMicros();
     const ru0 = process.cpuUsage();
     client.child.stdin.write('go\n');
     const res = await client.next();
     const cpu1 = common.procCpuMicros();
+    const threads1 = common.threadCpuMicros();
     const ru1 = process.cpuUsage(ru0);
     if (res.phase !== 'done') throw new Error(`client: ${JSON.stringify(res)}`);
     if (res.ok === 0) throw new Error(`no connection succeeded: ${JSON.stringify(res)}`);
@@ -39,6 +41,8 @@ if (common.isWorker) {
       conns_per_s: res.conns_per_s,
       cpu_us_per_conn: (cpu1 - cpu0) / res.ok,
       cpu_us_per_conn_rusage: (ru1.user + ru1.system) / res.ok,
+      // By thread (schedstat): the JavaScript thread's share is what a busy primary would feel.
+      thread_cpu_us_per_conn: common.threadCpuPer(threads0, threads1, res.ok),
       conns: res.ok,
       failed: res.failed,
       reasons: res.reasons,

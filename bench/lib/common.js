@@ -135,6 +135,35 @@ function procCpuMicros(pid = process.pid) {
   return (utime + stime) * 1e6 / clockTicks();
 }
 
+// CPU time of the live threads of a process, in microseconds, from /proc/<pid>/task/*/schedstat
+// (nanoseconds on a CPU, exact where utime/stime are sampled at each clock tick), split into
+// `js` (the main thread, which runs JavaScript), `engine` (rust-cluster's engine thread) and
+// `other` (libuv's and V8's helper threads).
+function threadCpuMicros(pid = process.pid) {
+  const out = { js: 0, engine: 0, other: 0 };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let ns;
+    let comm;
+    try {
+      ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      comm = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch { continue; } // the thread ended meanwhile
+    const part = Number(tid) === pid ? 'js' : comm === 'rust-cluster' ? 'engine' : 'other';
+    out[part] += ns / 1000;
+  }
+  return out;
+}
+
+// Per-unit thread CPU between two threadCpuMicros() readings.
+function threadCpuPer(before, after, units) {
+  const n = Math.max(units, 1);
+  return {
+    js: (after.js - before.js) / n,
+    engine: (after.engine - before.engine) / n,
+    other: (after.other - before.other) / n,
+  };
+}
+
 // VmRSS (and VmHWM) of a process, in KiB, from /proc/<pid>/status.
 function procMemKiB(pid = process.pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -149,5 +178,5 @@ function now() { return performance.now(); }
 
 module.exports = {
   parseArgs, num, isWorker, loadCluster, primary, finish, fail, killAll, trackHelper, waitFor, firstMessage,
-  procCpuMicros, procMemKiB, clockTicks, now,
+  procCpuMicros, procMemKiB, clockTicks, now, threadCpuMicros, threadCpuPer,
 };

@@ -33,6 +33,7 @@ async function primaryMain(caseName, cluster, impl, p) {
   let phase = 'warmup';
   let t0 = 0; let t1 = 0; let c0 = 0; let c1 = 0; let r0 = 0; let r1 = 0;
   let cpu0 = null; let cpu1 = null;
+  let threads0 = null; let threads1 = null;
   const start = common.now();
   const warmEnd = start + warmupMs;
   let measureEnd = Infinity;
@@ -63,10 +64,12 @@ async function primaryMain(caseName, cluster, impl, p) {
     if (phase === 'warmup' && t >= warmEnd) {
       phase = 'measure';
       t0 = t; c0 = completed; r0 = totalReplies; cpu0 = process.cpuUsage();
+      threads0 = common.threadCpuMicros();
       measureEnd = t0 + durationMs;
     } else if (phase === 'measure' && (t >= measureEnd || completed - c0 >= maxRounds)) {
       phase = 'drain';
       t1 = t; c1 = completed; r1 = totalReplies; cpu1 = process.cpuUsage(cpu0);
+      threads1 = common.threadCpuMicros();
     }
     if (phase === 'drain') {
       if (completed === sent) resolveDone();
@@ -94,6 +97,8 @@ async function primaryMain(caseName, cluster, impl, p) {
     rounds_per_s: rounds / secs,
     replies_per_s: (r1 - r0) / secs,
     cpu_us_per_round: (cpu1.user + cpu1.system) / Math.max(rounds, 1),
+    // The same, by thread (schedstat): where the primary's time per round goes.
+    thread_cpu_us_per_round: common.threadCpuPer(threads0, threads1, rounds),
     rounds,
     elapsed_ms: t1 - t0,
   });

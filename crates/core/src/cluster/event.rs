@@ -110,6 +110,25 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The worker the event is about.
+    pub fn worker(&self) -> u32 {
+        match self {
+            Event::Online { id }
+            | Event::Listening { id, .. }
+            | Event::ExitedAfterDisconnect { id }
+            | Event::Messages { id, .. }
+            | Event::Message { id, .. }
+            | Event::Disconnect { id }
+            | Event::Exit { id, .. }
+            | Event::Error { id, .. }
+            | Event::Internal { id, .. }
+            | Event::HandleAnswered { id, .. }
+            | Event::SendDone { id, .. } => *id,
+        }
+    }
+}
+
 /// Bytes of one worker's messages that wait for the host. The worker's reader stops reading
 /// (leaving back-pressure to the socket and the worker) while too much is waiting, so a worker
 /// that floods the primary cannot grow its memory without bound.
