@@ -40,7 +40,7 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this._handleQueue = null;
   this._pendingMessage = null;
   this._channelOpen = false;
-  this._closedByUs = false; // our end of the channel was closed (disconnect(), kill())
+  this._closedByUs = false; // our end of the channel was closed (disconnect())
 }
 
 Object.setPrototypeOf(WorkerProcess.prototype, ChildProcess.prototype);
@@ -334,10 +334,10 @@ WorkerProcess.prototype.disconnect = function disconnect() {
   if (!this._handleQueue) this._closeChannel();
 };
 
-// Closes our end on the next tick and emits 'disconnect' right then, as Node does, without
-// waiting for the engine to report the end: kill() signals the worker from a 'disconnect'
-// listener, and the worker, told to disconnect just before, must not get the time to exit by
-// itself first. Nothing the worker wrote is read after this (see `_closedByUs` in dispatch).
+// Closes our end on the next tick and emits 'disconnect' right then, as Node's disconnect()
+// does, without waiting for the engine to report the end (which takes a trip through the engine
+// thread and can come after the worker's own reaction). Nothing the worker wrote is read after
+// this (see `_closedByUs` in dispatch).
 WorkerProcess.prototype._closeChannel = function _closeChannel() {
   const engine = this[kEngine];
   const id = this[kId];

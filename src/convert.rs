@@ -79,8 +79,7 @@ fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
     }
 }
 
-/// Property names and type strings of the hot path (user messages without a handle), created
-/// once per drained batch instead of once per event.
+/// Consecutive user messages without handles from one worker, joined as on the wire.
 struct Run {
     id: u32,
     payload: Payload,
@@ -171,6 +170,7 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
     Ok(out.array)
 }
 
+/// Any other event (user messages with a handle, lifecycle, internal, send results).
 fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
     let mut o = env.create_object()?;
     let set_id = |o: &mut JsObject, t: &str, id: u32| -> Result<()> {
