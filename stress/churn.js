@@ -44,6 +44,9 @@ if (cluster.isWorker) {
       clearInterval(killer);
       setTimeout(() => {
         console.log(JSON.stringify({ test: 'churn', seconds: SECONDS, kills, ok, failed, errors }));
+        // Requests still waiting now were lost with a killed worker (the built-in can lose a
+        // connection it handed to a worker as it died): drop them so that the process can end.
+        agent.destroy();
         cluster.disconnect();
       }, 500);
     }, SECONDS * 1000);
