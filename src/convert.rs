@@ -138,7 +138,6 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
                 id,
                 run: payload,
                 credit,
-                ..
             } => {
                 // The messages now belong to JS: the worker's reader may go on.
                 drop(credit);

@@ -64,13 +64,12 @@ pub enum Event {
     Listening { id: u32, message: String },
     /// `{act: 'exitedAfterDisconnect'}` (already acknowledged by the engine).
     ExitedAfterDisconnect { id: u32 },
-    /// Consecutive user messages without handles from one worker, `count` of them, joined as
-    /// `Payload::append` does. The reader builds the run, so the host receives one buffer and
-    /// one event for a burst. `credit` is returned when the host drains the event.
+    /// Consecutive user messages without handles from one worker, joined as `Payload::append`
+    /// does. The reader builds the run, so the host receives one buffer and one event for a
+    /// burst. `credit` is returned when the host drains the event.
     Messages {
         id: u32,
         run: Payload,
-        count: usize,
         credit: Credit,
     },
     /// A user message with a handle.

@@ -279,11 +279,8 @@ impl Reader {
                 let len = payload.len();
                 // Join the run this read is building, if the previous event is one.
                 let payload = match events.last_mut() {
-                    Some(Event::Messages {
-                        run, count, credit, ..
-                    }) => match run.append(payload) {
+                    Some(Event::Messages { run, credit, .. }) => match run.append(payload) {
                         Ok(()) => {
-                            *count += 1;
                             credit.grow(len);
                             return;
                         }
@@ -294,7 +291,6 @@ impl Reader {
                 events.push(Event::Messages {
                     id: self.id,
                     run: payload,
-                    count: 1,
                     credit: self.backlog.take(len),
                 });
             }
