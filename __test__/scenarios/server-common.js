@@ -200,18 +200,15 @@ function request(proto, to, { host = '127.0.0.1', payload = 'ping', timeoutMs = 
 }
 
 // Connect (TCP) and report 'ok' or the error code, then close.
-// Whether a connection to host:port reaches a server. With `token`, the server is expected to
-// answer with it and end: a connection that a different listener answers (another process can
-// hold the same port number on another address, e.g. [::1] while this one has 127.0.0.1) means
-// this server does not listen there, which is what a refused connection says.
+// Whether a connection to host:port reaches the server that answers with `token` (and ends): a
+// connection that a different listener answers (another process, or another server of this one,
+// can hold the same port number on another address, e.g. [::1] while this one has 127.0.0.1)
+// means this server does not listen there, which is what a refused connection says.
 function probeConnect(port, host, token) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     const timer = setTimeout(() => { s.destroy(); resolve('TIMEOUT'); }, 2000);
     let got = '';
-    s.on('connect', () => {
-      if (token === undefined) { clearTimeout(timer); s.destroy(); resolve('ok'); }
-    });
     s.on('data', (d) => { got += d; });
     s.on('end', () => {
       clearTimeout(timer);

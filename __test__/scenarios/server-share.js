@@ -79,7 +79,7 @@ if (cluster.isPrimary) {
     const ports = [...new Set(readies.map((m) => m.port))];
     obs('shared', { distinctPorts: ports.length, allReady: readies.every((m) => m.ready === true) });
     const port = ports[0];
-    obs('primary holds the socket', { holds: holds(kind, isPipe ? sockAbs : port) });
+    obs('primary holds the socket', { holds: holds(kind, isPipe ? sockAbs : port, 'self', readies[0].address) });
     if (kind === 'tcp') obs('backlog', { backlog: listenBacklog(port, readies[0].address) });
     if (isPipe) obs('socket file', { mode: (fs.statSync(sockAbs).mode & 0o777).toString(8), isSocket: fs.statSync(sockAbs).isSocket() });
     if (proto === 'tls') obs('ticket keys', { allSame: new Set(readies.map((m) => m.ticketKeys)).size === 1 });
@@ -153,7 +153,7 @@ if (cluster.isPrimary) {
   const onListening = () => {
     const addr = server.address();
     const port = isPipe ? undefined : addr.port;
-    obs('listening', { addr, holds: holds(kind, isPipe ? path.resolve(process.env.RC_SOCK) : port) });
+    obs('listening', { addr, holds: holds(kind, isPipe ? path.resolve(process.env.RC_SOCK) : port, 'self', isPipe ? undefined : addr.address) });
     const msg = { ready: true, port, address: isPipe ? undefined : addr.address };
     if (proto === 'tls') msg.ticketKeys = crypto.createHash('sha256').update(server.getTicketKeys()).digest('hex');
     process.send(msg);

@@ -40,14 +40,15 @@ impl RoundRobin {
     ) -> Result<RoundRobin, Errno> {
         let address = msg.get("address").and_then(Value::as_str);
         let port = msg_int(msg, "port");
-        let fd_num = msg_int(msg, "fd");
+        // listen({fd}): the primary's own descriptor, which only the primary's code may end.
+        let primary_fd = msg_int(msg, "fd").filter(|n| *n >= 0);
         let flags = msg_int(msg, "flags").unwrap_or(0);
         let backlog = match msg_int(msg, "backlog") {
             Some(b) if b != 0 => b.clamp(1, i32::MAX as i64) as i32,
             _ => 511,
         };
         let mut path = None;
-        let fd = if let Some(n) = fd_num.filter(|n| *n >= 0) {
+        let fd = if let Some(n) = primary_fd {
             fdpass::dup_borrowed(n as i32).map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?
         } else if let Some(p) = port.filter(|p| *p >= 0) {
             let p = u16::try_from(p).map_err(|_| libc::EINVAL)?;
@@ -87,7 +88,7 @@ impl RoundRobin {
         } else {
             listen::sockname(&fd)
         };
-        if let Some(n) = fd_num.filter(|n| *n >= 0) {
+        if let Some(n) = primary_fd {
             // Nonblocking is required by the accept loop; the primary's own fd shares the flag.
             let _ = nix::fcntl::fcntl(
                 n as i32,
@@ -98,11 +99,7 @@ impl RoundRobin {
             fdpass::register(fd)
                 .map_err(|e| cleanup(e.raw_os_error().unwrap_or(libc::EIO), &path))?,
         );
-        let own_listener = if fd_num.is_some_and(|n| n >= 0) {
-            None
-        } else {
-            Some(listener.clone())
-        };
+        let own_listener = primary_fd.is_none().then(|| listener.clone());
         let accept_task = tokio::task::spawn_local(accept_loop(
             Rc::downgrade(sched),
             link.clone(),
