@@ -21,6 +21,8 @@ const EXACT = [
   'ArrayBuffer', 'Error', 'TypeError', 'RegExp', 'undefined properties', 'sparse array',
   'very sparse array with a named property', 'non-Latin-1 strings', 'Latin-1 strings (one-byte)',
   'mixed string as a top-level value', 'long two-byte string', 'numbers', 'top-level -0', 'boxed primitives',
+  'plain top-level array', 'plain numbers', 'plain strings needing escapes', 'plain object with numeric-like and odd keys',
+  'plain nesting, 30 levels', 'plain empty containers', 'numeric-like keys', 'top-level true', 'top-level null',
 ];
 
 function checkAdvanced(o) {

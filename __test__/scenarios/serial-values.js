@@ -96,6 +96,18 @@ function build() {
     ['numeric-like keys', () => ({ 1: 'one', 0: 'zero', '-1': 'minus', 1.5: 'x', 4294967295: 'max' })],
     ['deep nesting', () => { let o = { leaf: true }; for (let i = 0; i < 200; i++) o = { i, o }; return o; }],
     ['plain top-level array', () => [1, 'two', null, true]],
+    // Plain data only (no undefined, holes, NaN or shared objects): the kind of value a
+    // primary may read as JSON text instead of through V8's deserializer.
+    ['plain numbers', () => [0, -0, 1, -1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 53, 1.5,
+      -2.5e-7, 1e21, 1e-7, 123.456, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE, 0.1 + 0.2]],
+    ['plain strings needing escapes', () => ['"quoted" \\ back/slash', 'line\nbreak\r\t\b\f\u0001\u001f\u007f\u0080',
+      'é✓😀', 'lone \ud800 x \udfff', '\ud83d', '\u2028\u2029', '', '\u0000', 'ÿ']],
+    ['plain object with numeric-like and odd keys', () => ({
+      b: 1, 1: 'one', 0: 'zero', '-1': 'minus', 1.5: 'x', 4294967295: 'max', 4294967294: 'last index',
+      '': 'empty key', ['__proto__']: { own: true }, 'é✓': 'wide key', 'a"b\\c\n': 'escaped key', '-0': 'minus zero key',
+    })],
+    ['plain nesting, 30 levels', () => { let o = [0]; for (let i = 0; i < 30; i++) o = { i, o: [o, -0, 'x'] }; return o; }],
+    ['plain empty containers', () => ({ o: {}, a: [], n: [[], [{}]], s: '' })],
     ['top-level true', () => true],
     ['top-level null', () => null],
     ['NODE_-looking user object', () => ({ cmd: 'NODE_', m: new Map() })],

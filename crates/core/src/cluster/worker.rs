@@ -12,11 +12,11 @@ use tokio::io::unix::AsyncFd;
 
 use super::event::{Backlog, Event, PassedHandle, Payload};
 use super::primary::{encode, Core};
-use crate::ipc::advanced;
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
 use crate::ipc::frame::{memchr, Decoder, Mode};
 use crate::ipc::message::{classify_json, is_internal_cmd, Incoming, MessageError, Obj, UserBody};
+use crate::ipc::{advanced, v8json};
 use crate::process::child;
 use crate::scheduler::Scheduler;
 
@@ -429,7 +429,8 @@ fn mentions_node(hay: &[u8]) -> bool {
 }
 
 /// Advanced-mode classification: only frames mentioning `NODE_` are decoded here. `frame` has
-/// its length prefix (the decoder keeps it).
+/// its length prefix (the decoder keeps it). A user message of plain data goes on as JSON text
+/// (see `v8json`), anything else as the V8 bytes.
 fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
     let body = frame.get(4..).unwrap_or_default();
     advanced::check_header(body).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
@@ -439,6 +440,10 @@ fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
                 return Ok(Incoming::Internal(map));
             }
         }
+    }
+    let mut text = String::with_capacity(body.len() + 8);
+    if v8json::to_json(body, &mut text) {
+        return Ok(Incoming::User(UserBody::Json(text)));
     }
     Ok(Incoming::User(UserBody::Advanced(frame)))
 }

@@ -6,3 +6,4 @@ pub mod channel;
 pub mod fdpass;
 pub mod frame;
 pub mod message;
+pub mod v8json;
