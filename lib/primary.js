@@ -388,7 +388,8 @@ const pendingEvents = [];
 let pumpPaused = false;
 
 // `events`: (kind, worker id, value) triples from the engine, oldest first. Kind 0: a run of
-// json messages from one worker, their texts one per line; kind 1: a run of advanced messages,
+// messages from one worker as JSON texts, one per line (json mode, and advanced-mode messages of
+// plain data, which the engine rewrites as JSON); kind 1: a run of advanced messages,
 // frames (a 4-byte big-endian length, then V8 bytes) back to back; kind 2: any other event, an
 // object with its `type`.
 function onEngineEvents(events) {

@@ -48,7 +48,8 @@ function encodeAdvanced(message) {
 // Object.prototype (not proxies, not arguments objects), each object appearing once. Anything
 // else, deeper than MAX_FAST_DEPTH or larger than the scratch buffer, returns null and goes
 // through the serializer, which also raises the errors. What the worker's deserializer reads
-// is the same value either way. The bytes are V8's too, except where V8 looks at how a value
+// is the same value either way (a getter met before the writer gives up runs again in the
+// serializer, once more than in Node). The bytes are V8's too, except where V8 looks at how a value
 // is stored: an integral number kept as a double is written as one ('N'), and an array that
 // once had holes in the sparse form ('a'); here both take the compact form ('I', 'A').
 const MAX_FAST_DEPTH = 32;
@@ -190,7 +191,8 @@ function putValue(v, depth) {
     putVarint(len);
     return;
   }
-  if (Object.getPrototypeOf(v) !== ObjectPrototype || isProxy(v) || isArgumentsObject(v)) throw Bail;
+  // isProxy first: getPrototypeOf on a proxy would run its trap.
+  if (isProxy(v) || Object.getPrototypeOf(v) !== ObjectPrototype || isArgumentsObject(v)) throw Bail;
   const keys = Object.keys(v);
   room(1);
   scratch[pos++] = 0x6f; // 'o'

@@ -1,9 +1,10 @@
-//! The advanced-mode decoder and the V8 value reader on arbitrary bytes: no panic, no frame over
-//! the limit, no allocation driven by a length field beyond the input.
+//! The advanced-mode decoder, the V8 value reader and the V8-to-JSON rewriter on arbitrary bytes:
+//! no panic, no frame over the limit, no allocation driven by a length field beyond the input,
+//! no raw newline in the JSON text (JS splits runs of it at newlines).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rust_cluster_core::ipc::advanced;
+use rust_cluster_core::ipc::{advanced, v8json};
 use rust_cluster_core::ipc::frame::{Decoder, Mode};
 
 const LIMIT: usize = 4096;
@@ -22,7 +23,17 @@ fuzz_target!(|data: &[u8]| {
         assert!(f.len() <= LIMIT);
         let _ = advanced::check_header(f);
         let _ = advanced::decode(f);
+        json(f.get(4..).unwrap_or_default());
     }
     // The value reader alone, on the raw input.
     let _ = advanced::decode(rest);
+    json(rest);
 });
+
+fn json(body: &[u8]) {
+    let mut text = String::new();
+    if v8json::to_json(body, &mut text) {
+        assert!(!text.contains('\n'));
+        assert!(!text.is_empty());
+    }
+}

@@ -10,7 +10,8 @@ use crate::ipc::channel::SendFailure;
 
 #[derive(Debug)]
 pub enum Payload {
-    /// json mode: the message's JSON text, for `JSON.parse`.
+    /// The message's JSON text, for `JSON.parse`: json mode, and advanced-mode messages of
+    /// plain data (see `ipc::v8json`).
     Json(String),
     /// advanced mode: the frame as on the wire: a 4-byte big-endian length, then the V8
     /// serializer bytes (their header included) for `v8.Deserializer`.

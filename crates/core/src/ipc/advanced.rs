@@ -1,6 +1,7 @@
 //! The subset of V8's value-serializer format (PROTOCOL.md §2.3) that the engine needs to read
-//! and write internal messages in `serialization: 'advanced'` mode. User messages are never
-//! decoded here: their bytes go to JS, which uses V8's own deserializer.
+//! and write internal messages in `serialization: 'advanced'` mode. User messages are not
+//! decoded here: `v8json` rewrites those of plain data as JSON text, and the bytes of the others
+//! go to JS, which uses V8's own deserializer.
 
 use serde_json::{Map, Number, Value};
 

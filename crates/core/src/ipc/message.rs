@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 pub enum Incoming {
     /// `{cmd: "NODE_..."}` (string cmd longer than 5 characters starting with `NODE_`).
     Internal(Map<String, Value>),
-    /// Anything else; json mode keeps the text for JS to parse, advanced mode the V8 bytes.
+    /// Anything else: JSON text for JS to parse (json mode, and advanced messages of plain data
+    /// rewritten by `v8json`), or the V8 bytes.
     User(UserBody),
 }
 
