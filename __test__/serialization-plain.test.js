@@ -123,6 +123,22 @@ describe('advanced frames written by the primary for plain data', () => {
     for (const v of others) assert.strictEqual(encodeAdvancedPlain(v), null, String(Object.prototype.toString.call(v)));
   });
 
+  it('a getter that sends while a frame is being written does not disturb it', () => {
+    const inner = { nested: 'sent from a getter' };
+    let innerFrame;
+    const outer = {
+      before: 'x'.repeat(30),
+      get trigger() {
+        innerFrame = encodeAdvancedPlain(inner) || encodeAdvanced(inner);
+        return 7;
+      },
+      after: ['y', -0],
+    };
+    const frame = encodeAdvancedPlain(outer);
+    assert.ok(same(decodeAdvanced(frame), { before: 'x'.repeat(30), trigger: 7, after: ['y', -0] }));
+    assert.ok(same(decodeAdvanced(innerFrame), inner));
+  });
+
   it('a frame is its own buffer, not a view of the next one', () => {
     const a = encodeAdvancedPlain({ first: 1 });
     const copy = Buffer.from(a);

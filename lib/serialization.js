@@ -49,14 +49,16 @@ function encodeAdvanced(message) {
 // else, deeper than MAX_FAST_DEPTH or larger than the scratch buffer, returns null and goes
 // through the serializer, which also raises the errors. What the worker's deserializer reads
 // is the same value either way (a getter met before the writer gives up runs again in the
-// serializer, once more than in Node). The bytes are V8's too, except where V8 looks at how a value
-// is stored: an integral number kept as a double is written as one ('N'), and an array that
-// once had holes in the sparse form ('a'); here both take the compact form ('I', 'A').
+// serializer, once more than in Node). The bytes are V8's too, except where V8 looks at how a
+// value is stored: an integral number kept as a double is written as one ('N'), and an array
+// that once had holes in the sparse form ('a'); here both take the compact form ('I', 'A').
+// A send made by a getter while a frame is being written here goes through the serializer.
 const MAX_FAST_DEPTH = 32;
 const MAX_FAST_OBJECTS = 64;
 const scratch = Buffer.allocUnsafeSlow(8192);
 const seen = [];
 let pos = 0;
+let writing = false;
 
 const Bail = Symbol('bail');
 const ObjectPrototype = Object.prototype;
@@ -207,6 +209,8 @@ function putValue(v, depth) {
 
 // The whole frame (length prefix included) for plain data, or null.
 function encodeAdvancedPlain(message) {
+  if (writing) return null; // the scratch space holds the frame of the send that called us
+  writing = true;
   pos = 4;
   seen.length = 0;
   try {
@@ -218,6 +222,7 @@ function encodeAdvancedPlain(message) {
     throw e;
   } finally {
     seen.length = 0;
+    writing = false;
   }
   scratch.writeUInt32BE(pos - 4, 0);
   const frame = Buffer.allocUnsafe(pos);
