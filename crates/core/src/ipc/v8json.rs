@@ -116,15 +116,7 @@ impl<'a> Conv<'a, '_> {
             b'0' => self.out.push_str("null"),
             b'T' => self.out.push_str("true"),
             b'F' => self.out.push_str("false"),
-            b'I' => {
-                let z = self.varint()?;
-                let n = ((z >> 1) as i32) ^ -((z & 1) as i32);
-                let _ = write!(self.out, "{n}");
-            }
-            b'U' => {
-                let n = self.varint()?;
-                let _ = write!(self.out, "{n}");
-            }
+            t @ (b'I' | b'U') => self.integer(t)?,
             b'N' => {
                 let d = self.double()?;
                 write_double(self.out, d);
@@ -137,6 +129,18 @@ impl<'a> Conv<'a, '_> {
             b'o' => self.object(depth)?,
             b'A' => self.dense_array(depth)?,
             _ => return None,
+        }
+        Some(())
+    }
+
+    /// An int32 (`I`, zigzag varint) or a uint32 (`U`, varint), in decimal.
+    fn integer(&mut self, tag: u8) -> Option<()> {
+        let v = self.varint()?;
+        if tag == b'I' {
+            let n = ((v >> 1) as i32) ^ -((v & 1) as i32);
+            let _ = write!(self.out, "{n}");
+        } else {
+            let _ = write!(self.out, "{v}");
         }
         Some(())
     }
@@ -172,15 +176,7 @@ impl<'a> Conv<'a, '_> {
         self.out.push('"');
         match self.tag()? {
             t @ (b'"' | b'c') => self.string_body(t)?,
-            b'I' => {
-                let z = self.varint()?;
-                let n = ((z >> 1) as i32) ^ -((z & 1) as i32);
-                let _ = write!(self.out, "{n}");
-            }
-            b'U' => {
-                let n = self.varint()?;
-                let _ = write!(self.out, "{n}");
-            }
+            t @ (b'I' | b'U') => self.integer(t)?,
             b'N' => {
                 // Only where JS's ToString is the plain decimal integer.
                 let d = self.double()?;
