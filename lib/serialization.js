@@ -140,12 +140,7 @@ function putKey(key) {
   if (c >= 0x30 && c <= 0x39 && (key.length === 1 || c !== 0x30) && key.length <= 10 && /^\d+$/.test(key)) {
     const n = Number(key);
     if (n <= 4294967294) {
-      if (n <= 0x7fffffff) putNumber(n);
-      else {
-        room(9);
-        scratch[pos++] = 0x4e;
-        pos = scratch.writeDoubleLE(n, pos);
-      }
+      putNumber(n); // an int32 as 'I', a larger index as 'N', as V8 writes them
       return;
     }
   }

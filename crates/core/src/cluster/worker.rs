@@ -441,11 +441,8 @@ fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
             }
         }
     }
-    if body.len() <= v8json::MAX_BODY {
-        let mut text = String::with_capacity(body.len() + 8);
-        if v8json::to_json(body, &mut text) {
-            return Ok(Incoming::User(UserBody::Json(text)));
-        }
+    if let Some(text) = v8json::to_json(body) {
+        return Ok(Incoming::User(UserBody::Json(text)));
     }
     Ok(Incoming::User(UserBody::Advanced(frame)))
 }
