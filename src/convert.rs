@@ -89,6 +89,8 @@ struct Run {
 const KIND_JSON_RUN: u32 = 0;
 const KIND_ADVANCED_RUN: u32 = 1;
 const KIND_EVENT: u32 = 2;
+/// Largest run joined to the one before it (see `events_to_js`).
+const JOIN_MAX: usize = 4096;
 
 /// The array being filled: (kind, worker id, value) triples. Indexed elements and small integers
 /// only, so a batch costs no property-name lookups.
@@ -125,7 +127,9 @@ impl Out {
 /// Kind 0: a run of json messages from one worker, value = their texts joined by newlines;
 /// kind 1: a run of advanced messages, value = a Buffer of the frames (each with its 4-byte
 /// length) back to back; kind 2: any other event, value = an object with its `type`.
-/// Consecutive runs of one worker (from separate reads) are joined here.
+/// Consecutive runs of one worker (from separate reads) are joined here when the later one is
+/// at most `JOIN_MAX` bytes: that saves JS a call per small run, and a copy of a large one
+/// would cost more than the call.
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
     let mut out = Out {
         array: env.create_empty_array()?,
@@ -142,10 +146,13 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
                 // The messages now belong to JS: the worker's reader may go on.
                 drop(credit);
                 let payload = match &mut run {
-                    Some(r) if r.id == id => match r.payload.append(payload) {
-                        Ok(()) => continue,
-                        Err(other) => other,
-                    },
+                    // Joining copies `payload` on the JS thread; a large one goes as its own run.
+                    Some(r) if r.id == id && payload.len() <= JOIN_MAX => {
+                        match r.payload.append(payload) {
+                            Ok(()) => continue,
+                            Err(other) => other,
+                        }
+                    }
                     _ => payload,
                 };
                 if let Some(done) = run.take() {

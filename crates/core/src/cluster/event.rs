@@ -1,5 +1,6 @@
 //! What the engine reports to its host (the N-API binding), in order, per worker.
 
+use std::borrow::Cow;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::ipc::channel::SendFailure;
+use crate::ipc::message::UserBody;
 
 #[derive(Debug)]
 pub enum Payload {
@@ -30,18 +32,62 @@ impl Payload {
         self.len() == 0
     }
 
-    /// Appends `next` to a run of messages of the same kind, as on the wire (json texts one per
-    /// line, advanced frames back to back); hands it back if the kinds differ.
-    pub fn append(&mut self, next: Payload) -> Result<(), Payload> {
-        match (self, next) {
-            (Payload::Json(run), Payload::Json(t)) => {
-                run.push('\n');
-                run.push_str(&t);
+    /// Starts a run with its first message. A message still in the read buffer is copied into
+    /// a run of `room` bytes' capacity (what the rest of that read can add), so the run does
+    /// not grow by reallocation; an owned one becomes the run as it is.
+    pub fn start(first: UserBody<'_>, room: usize) -> Payload {
+        match first {
+            UserBody::Json(Cow::Owned(t)) => Payload::Json(t),
+            UserBody::Json(Cow::Borrowed(t)) => {
+                let mut run = String::with_capacity(room.max(t.len()));
+                run.push_str(t);
+                Payload::Json(run)
             }
-            (Payload::Advanced(run), Payload::Advanced(b)) => run.extend_from_slice(&b),
-            (_, other) => return Err(other),
+            UserBody::Advanced(Cow::Owned(b)) => Payload::Advanced(b),
+            UserBody::Advanced(Cow::Borrowed(b)) => {
+                let mut run = Vec::with_capacity(room.max(b.len()));
+                run.extend_from_slice(b);
+                Payload::Advanced(run)
+            }
         }
-        Ok(())
+    }
+
+    /// Appends `next` to a run of messages of the same kind, as on the wire (json texts one per
+    /// line, advanced frames back to back); false if the kinds differ.
+    pub fn extend(&mut self, next: &UserBody<'_>) -> bool {
+        match (self, next) {
+            (Payload::Json(run), UserBody::Json(t)) => {
+                run.push('\n');
+                run.push_str(t);
+            }
+            (Payload::Advanced(run), UserBody::Advanced(b)) => run.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Gives back the capacity `start` reserved for messages that did not join the run (an
+    /// internal message ended it), so a run handed to JS holds no large unused allocation.
+    pub fn trim(&mut self) {
+        const SLACK: usize = 4096;
+        match self {
+            Payload::Json(t) if t.capacity() > t.len() + SLACK => t.shrink_to_fit(),
+            Payload::Advanced(b) if b.capacity() > b.len() + SLACK => b.shrink_to_fit(),
+            _ => {}
+        }
+    }
+
+    /// `extend` with a run: appends `next` if the kinds match, otherwise hands it back.
+    pub fn append(&mut self, next: Payload) -> Result<(), Payload> {
+        let joined = match &next {
+            Payload::Json(t) => self.extend(&UserBody::Json(Cow::Borrowed(t))),
+            Payload::Advanced(b) => self.extend(&UserBody::Advanced(Cow::Borrowed(b))),
+        };
+        if joined {
+            Ok(())
+        } else {
+            Err(next)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! messages, reports user messages, and watches the process exit. `disconnect` is reported
 //! before `exit` whenever both are ready (PROTOCOL.md §5.3).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
@@ -209,14 +210,22 @@ impl Reader {
                         self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), &mut events);
                         continue;
                     }
+                    // The frames borrow the read buffer; it is put back once they are used.
+                    let buf = std::mem::take(&mut self.buf);
                     let mut frames = Vec::new();
-                    let res = self.decoder.push(&self.buf[..n], &mut frames);
+                    let res = self.decoder.push(&buf[..n], &mut frames);
+                    // What the frames still to come can add to a run (each json text gains a
+                    // newline in it).
+                    let mut room: usize = frames.iter().map(|f| f.len() + 1).sum();
                     for f in frames {
                         if self.poisoned {
                             break;
                         }
-                        self.frame(core, channel, f, &mut events);
+                        let this = f.len() + 1;
+                        self.frame(core, channel, f, room, &mut events);
+                        room -= this;
                     }
+                    self.buf = buf;
                     if let Err(e) = res {
                         self.malformed(channel, e.to_string(), &mut events);
                     }
@@ -237,6 +246,11 @@ impl Reader {
                     outcome = ReadOutcome::Eof;
                     break;
                 }
+            }
+        }
+        for ev in &mut events {
+            if let Event::Messages { run, .. } = ev {
+                run.trim();
             }
         }
         core.shared.push_all(events);
@@ -266,7 +280,8 @@ impl Reader {
         &mut self,
         core: &Rc<Core>,
         channel: &Arc<Channel>,
-        frame: Vec<u8>,
+        frame: Cow<'_, [u8]>,
+        room: usize,
         events: &mut Vec<Event>,
     ) {
         let incoming = match self.mode {
@@ -275,22 +290,17 @@ impl Reader {
         };
         match incoming {
             Ok(Incoming::User(body)) => {
-                let payload: Payload = body.into();
-                let len = payload.len();
+                let len = body.len();
                 // Join the run this read is building, if the previous event is one.
-                let payload = match events.last_mut() {
-                    Some(Event::Messages { run, credit, .. }) => match run.append(payload) {
-                        Ok(()) => {
-                            credit.grow(len);
-                            return;
-                        }
-                        Err(p) => p,
-                    },
-                    _ => payload,
-                };
+                if let Some(Event::Messages { run, credit, .. }) = events.last_mut() {
+                    if run.extend(&body) {
+                        credit.grow(len);
+                        return;
+                    }
+                }
                 events.push(Event::Messages {
                     id: self.id,
-                    run: payload,
+                    run: Payload::start(body, room),
                     credit: self.backlog.take(len),
                 });
             }
@@ -406,15 +416,6 @@ impl Reader {
     }
 }
 
-impl From<UserBody> for Payload {
-    fn from(b: UserBody) -> Self {
-        match b {
-            UserBody::Json(s) => Payload::Json(s),
-            UserBody::Advanced(v) => Payload::Advanced(v),
-        }
-    }
-}
-
 /// Whether `hay` contains `NODE_`. Runs on every advanced frame, so it only compares where
 /// `memchr` (eight bytes at a time) finds an `N`.
 fn mentions_node(hay: &[u8]) -> bool {
@@ -428,13 +429,24 @@ fn mentions_node(hay: &[u8]) -> bool {
     false
 }
 
+/// Whether the value in a V8 body (its header checked) may be a plain object: only one can carry
+/// the `cmd` of an internal message. A string, array or number at the top is a user message
+/// without scanning its bytes for `NODE_`. Padding (0x00) may precede the tag; serializer
+/// versions other than 15 are left to the scan.
+fn top_level_object(body: &[u8]) -> bool {
+    match body {
+        [0xff, 15, rest @ ..] => rest.iter().find(|&&b| b != 0) == Some(&b'o'),
+        _ => true,
+    }
+}
+
 /// Advanced-mode classification: only frames mentioning `NODE_` are decoded here. `frame` has
 /// its length prefix (the decoder keeps it). A user message of plain data goes on as JSON text
 /// (see `v8json`), anything else as the V8 bytes.
-fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
+fn classify_advanced(frame: Cow<'_, [u8]>) -> Result<Incoming<'_>, MessageError> {
     let body = frame.get(4..).unwrap_or_default();
     advanced::check_header(body).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
-    if mentions_node(body) {
+    if top_level_object(body) && mentions_node(body) {
         if let Ok(Some(Value::Object(map))) = advanced::decode(body) {
             if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
                 return Ok(Incoming::Internal(map));
@@ -442,14 +454,28 @@ fn classify_advanced(frame: Vec<u8>) -> Result<Incoming, MessageError> {
         }
     }
     if let Some(text) = v8json::to_json(body) {
-        return Ok(Incoming::User(UserBody::Json(text)));
+        return Ok(Incoming::User(UserBody::Json(Cow::Owned(text))));
     }
     Ok(Incoming::User(UserBody::Advanced(frame)))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::mentions_node;
+    use super::{mentions_node, top_level_object};
+
+    #[test]
+    fn only_an_object_at_the_top_is_scanned() {
+        // Bytes from Node 20's v8.serialize.
+        assert!(top_level_object(&[0xff, 0x0f, b'o', b'{', 0]));
+        assert!(top_level_object(&[0xff, 0x0f, 0, 0, b'o', b'{', 0]));
+        assert!(!top_level_object(&[
+            0xff, 0x0f, b'"', 5, b'N', b'O', b'D', b'E', b'_'
+        ]));
+        assert!(!top_level_object(&[0xff, 0x0f, b'A', 0, b'$', 0, 0]));
+        assert!(!top_level_object(&[0xff, 0x0f, b'I', 2]));
+        assert!(!top_level_object(&[0xff, 0x0f]));
+        assert!(top_level_object(&[0xff, 0x0d, b'"', 1, b'x']));
+    }
 
     #[test]
     fn finds_node_prefix_anywhere() {

@@ -7,6 +7,7 @@
 //! unterminated tail. A frame longer than the configured limit is an error, so a hostile peer
 //! cannot make the buffer grow without bound.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Default largest frame: V8's maximum string length (536,870,888 UTF-16 units) is the most a
@@ -68,16 +69,26 @@ impl Decoder {
     }
 
     /// Feeds one chunk; complete frames are appended to `out`: json lines without their `\n`,
-    /// advanced frames with their length prefix.
+    /// advanced frames with their length prefix. A frame that lies wholly in `data` is lent out
+    /// of it, so the reader copies it once (into the run it builds); only a frame completed
+    /// from held bytes is owned.
     /// After an error the decoder must not be used again.
-    pub fn push(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+    pub fn push<'a>(
+        &mut self,
+        data: &'a [u8],
+        out: &mut Vec<Cow<'a, [u8]>>,
+    ) -> Result<(), FrameError> {
         match self.mode {
             Mode::Json => self.push_json(data, out),
             Mode::Advanced => self.push_advanced(data, out),
         }
     }
 
-    fn push_json(&mut self, mut data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+    fn push_json<'a>(
+        &mut self,
+        mut data: &'a [u8],
+        out: &mut Vec<Cow<'a, [u8]>>,
+    ) -> Result<(), FrameError> {
         if !self.buf.is_empty() {
             // Finish the held frame first: look for its end in the new data only.
             match memchr(b'\n', data) {
@@ -93,7 +104,7 @@ impl Decoder {
                         return Err(FrameError::TooLong { limit: self.max });
                     }
                     self.buf.extend_from_slice(&data[..pos]);
-                    out.push(std::mem::take(&mut self.buf));
+                    out.push(Cow::Owned(std::mem::take(&mut self.buf)));
                     data = &data[pos + 1..];
                 }
             }
@@ -103,7 +114,7 @@ impl Decoder {
             if pos > self.max {
                 return Err(FrameError::TooLong { limit: self.max });
             }
-            out.push(data[..pos].to_vec());
+            out.push(Cow::Borrowed(&data[..pos]));
             data = &data[pos + 1..];
         }
         if data.len() > self.max {
@@ -127,7 +138,11 @@ impl Decoder {
 
     /// Advanced frames keep their 4-byte length prefix: a run of them is then the wire bytes
     /// again, which is how JS receives a run (and one frame needs no copy to drop its header).
-    fn push_advanced(&mut self, mut data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), FrameError> {
+    fn push_advanced<'a>(
+        &mut self,
+        mut data: &'a [u8],
+        out: &mut Vec<Cow<'a, [u8]>>,
+    ) -> Result<(), FrameError> {
         if !self.buf.is_empty() {
             // Finish the held frame from the front of `data` only.
             if self.buf.len() < 4 {
@@ -147,7 +162,7 @@ impl Decoder {
             if self.buf.len() < total {
                 return Ok(());
             }
-            out.push(std::mem::take(&mut self.buf));
+            out.push(Cow::Owned(std::mem::take(&mut self.buf)));
         }
         // Nothing held: cut complete frames straight out of `data`.
         while data.len() >= 4 {
@@ -156,7 +171,7 @@ impl Decoder {
                 self.buf.reserve_exact(total);
                 break;
             }
-            out.push(data[..total].to_vec());
+            out.push(Cow::Borrowed(&data[..total]));
             data = &data[total..];
         }
         self.buf.extend_from_slice(data);
@@ -200,10 +215,22 @@ pub(crate) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// `Decoder::push`, with the frames made owned so they outlive `data`.
+    fn push_owned(
+        dec: &mut Decoder,
+        data: &[u8],
+        out: &mut Vec<Vec<u8>>,
+    ) -> Result<(), FrameError> {
+        let mut lent = Vec::new();
+        let res = dec.push(data, &mut lent);
+        out.extend(lent.into_iter().map(Cow::into_owned));
+        res
+    }
+
     fn feed(dec: &mut Decoder, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         for c in chunks {
-            dec.push(c, &mut out).expect("decode");
+            push_owned(dec, c, &mut out).expect("decode");
         }
         out
     }
@@ -239,9 +266,9 @@ mod tests {
         let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
         let mut out = Vec::new();
         for b in &text {
-            d.push(&[*b], &mut out).expect("decode");
+            push_owned(&mut d, &[*b], &mut out).expect("decode");
         }
-        d.push(b"\n", &mut out).expect("decode");
+        push_owned(&mut d, b"\n", &mut out).expect("decode");
         assert_eq!(out, vec![text.clone()]);
         assert_eq!(
             std::str::from_utf8(&out[0]).ok(),
@@ -257,7 +284,7 @@ mod tests {
         let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
         let mut out = Vec::new();
         for chunk in msg.chunks(65536) {
-            d.push(chunk, &mut out).expect("decode");
+            push_owned(&mut d, chunk, &mut out).expect("decode");
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].len(), (1 << 20) + 2);
@@ -274,14 +301,14 @@ mod tests {
     fn json_limit_is_enforced_without_newline() {
         let mut d = Decoder::new(Mode::Json, 16);
         let mut out = Vec::new();
-        d.push(b"0123456789", &mut out).expect("under the limit");
+        push_owned(&mut d, b"0123456789", &mut out).expect("under the limit");
         assert_eq!(
-            d.push(b"0123456789", &mut out),
+            push_owned(&mut d, b"0123456789", &mut out),
             Err(FrameError::TooLong { limit: 16 })
         );
         let mut d = Decoder::new(Mode::Json, 4);
         assert_eq!(
-            d.push(b"123456\n", &mut out),
+            push_owned(&mut d, b"123456\n", &mut out),
             Err(FrameError::TooLong { limit: 4 })
         );
     }
@@ -295,7 +322,7 @@ mod tests {
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
         let mut out = Vec::new();
         for b in &wire {
-            d.push(&[*b], &mut out).expect("decode");
+            push_owned(&mut d, &[*b], &mut out).expect("decode");
         }
         let frame = wire[..8].to_vec();
         assert_eq!(out, vec![frame.clone(), frame]);
@@ -306,10 +333,13 @@ mod tests {
     fn advanced_zero_length_and_oversize() {
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
         let mut out = Vec::new();
-        assert_eq!(d.push(&[0, 0, 0, 0], &mut out), Err(FrameError::ZeroLength));
+        assert_eq!(
+            push_owned(&mut d, &[0, 0, 0, 0], &mut out),
+            Err(FrameError::ZeroLength)
+        );
         let mut d = Decoder::new(Mode::Advanced, 100);
         assert_eq!(
-            d.push(&[0, 0, 1, 0], &mut out),
+            push_owned(&mut d, &[0, 0, 1, 0], &mut out),
             Err(FrameError::TooLong { limit: 100 })
         );
     }
@@ -354,13 +384,15 @@ mod tests {
     fn advanced_bad_header_completed_across_reads() {
         let mut out = Vec::new();
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
-        d.push(&[0, 0, 0, 1, 9, 0, 0], &mut out)
-            .expect("first frame");
-        assert_eq!(d.push(&[0, 0], &mut out), Err(FrameError::ZeroLength));
-        let mut d = Decoder::new(Mode::Advanced, 100);
-        d.push(&[0], &mut out).expect("partial header");
+        push_owned(&mut d, &[0, 0, 0, 1, 9, 0, 0], &mut out).expect("first frame");
         assert_eq!(
-            d.push(&[0, 1, 0, 7], &mut out),
+            push_owned(&mut d, &[0, 0], &mut out),
+            Err(FrameError::ZeroLength)
+        );
+        let mut d = Decoder::new(Mode::Advanced, 100);
+        push_owned(&mut d, &[0], &mut out).expect("partial header");
+        assert_eq!(
+            push_owned(&mut d, &[0, 1, 0, 7], &mut out),
             Err(FrameError::TooLong { limit: 100 })
         );
     }

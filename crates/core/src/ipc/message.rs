@@ -1,22 +1,37 @@
 //! The wire vocabulary: telling internal messages from user messages (PROTOCOL.md §3.1) and
 //! building the primary's own messages with Node's field order (§4.2).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 /// A decoded frame, classified by its top-level `cmd` only.
 #[derive(Debug)]
-pub enum Incoming {
+pub enum Incoming<'a> {
     /// `{cmd: "NODE_..."}` (string cmd longer than 5 characters starting with `NODE_`).
     Internal(Map<String, Value>),
     /// Anything else: JSON text for JS to parse (json mode, and advanced messages of plain data
-    /// rewritten by `v8json`), or the V8 bytes.
-    User(UserBody),
+    /// rewritten by `v8json`), or the V8 bytes. Borrowed while it still lies in the read buffer.
+    User(UserBody<'a>),
 }
 
 #[derive(Debug)]
-pub enum UserBody {
-    Json(String),
-    Advanced(Vec<u8>),
+pub enum UserBody<'a> {
+    Json(Cow<'a, str>),
+    Advanced(Cow<'a, [u8]>),
+}
+
+impl UserBody<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            UserBody::Json(t) => t.len(),
+            UserBody::Advanced(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -44,8 +59,13 @@ pub fn is_internal_cmd(cmd: &str) -> bool {
 
 /// Classifies one json-mode frame. Only frames that could be internal are parsed here; user
 /// messages are validated for UTF-8 and non-emptiness and otherwise parsed once, by JS.
-pub fn classify_json(frame: Vec<u8>) -> Result<Incoming, MessageError> {
-    let text = String::from_utf8(frame).map_err(|_| MessageError::InvalidUtf8)?;
+pub fn classify_json<'a>(frame: impl Into<Cow<'a, [u8]>>) -> Result<Incoming<'a>, MessageError> {
+    let text: Cow<'a, str> = match frame.into() {
+        Cow::Borrowed(b) => {
+            Cow::Borrowed(std::str::from_utf8(b).map_err(|_| MessageError::InvalidUtf8)?)
+        }
+        Cow::Owned(v) => Cow::Owned(String::from_utf8(v).map_err(|_| MessageError::InvalidUtf8)?),
+    };
     let trimmed = text.trim_start_matches([' ', '\t', '\r', '\n']);
     if trimmed.is_empty() {
         return Err(MessageError::Empty);
