@@ -23,4 +23,13 @@ describe('API surface', { concurrency: 3 }, () => {
       assert.deepStrictEqual(close.args, mode === 'kill' ? [null, 'SIGTERM'] : [3, null]);
     });
   }
+
+  for (const ser of ['json', 'advanced']) {
+    it(`worker.process emits 'internalMessage' while listened to: ${ser} (internal_messages.js)`, async (t) => {
+      const oracle = await agree(t, 'internal_messages.js', { args: [ser] });
+      const seen = events(oracle, 'P', 'internalMessage').map((e) => e.m.act || e.m.cmd);
+      assert.deepStrictEqual(seen, ['online', 'queryServer', 'listening', 'NODE_HANDLE_ACK', 'NODE_CLUSTER', 'NODE_HANDLE']);
+      assert.deepStrictEqual(events(oracle, 'P', 'client')[0].got, 'from the primary');
+    });
+  }
 });

@@ -46,6 +46,30 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
 Object.setPrototypeOf(WorkerProcess.prototype, ChildProcess.prototype);
 Object.setPrototypeOf(WorkerProcess, ChildProcess);
 
+// Internal messages reach JS only while something listens for them: the engine is told when the
+// first 'internalMessage' listener arrives and when the last one leaves. The listener methods are
+// wrapped rather than watched through 'newListener', which would show in eventNames() and be
+// lost to removeAllListeners().
+const kWatching = Symbol('rustCluster.watchingInternal');
+function syncInternalWatch(proc) {
+  const on = proc.listenerCount('internalMessage') > 0;
+  if (on === Boolean(proc[kWatching]) || proc[kEngine] === undefined) return;
+  proc[kWatching] = on;
+  proc[kEngine].watchInternal(proc[kId], on);
+}
+for (const name of ['addListener', 'on', 'prependListener', 'removeListener', 'off', 'removeAllListeners']) {
+  const base = EventEmitter.prototype[name];
+  Object.defineProperty(WorkerProcess.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: { [name](type, ...rest) {
+      const result = base.call(this, type, ...rest);
+      if (type === 'internalMessage' || (type === undefined && name === 'removeAllListeners')) syncInternalWatch(this);
+      return result;
+    } }[name],
+  });
+}
+
 function maybeClose(proc) {
   proc._closesGot++;
   if (proc._closesGot === proc._closesNeeded) {

@@ -160,6 +160,12 @@ impl Engine {
         self.cluster.close_channel(id)
     }
 
+    /// Whether every internal message of this worker is reported (`internalMessage` listeners).
+    #[napi(catch_unwind)]
+    pub fn watch_internal(&self, id: u32, on: bool) {
+        self.cluster.watch_internal(id, on)
+    }
+
     /// Unix socket modes for readableAll/writableAll as the running Node's libuv sets them.
     #[napi(catch_unwind)]
     pub fn set_exact_pipe_mode(&self, exact: bool) {

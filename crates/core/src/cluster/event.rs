@@ -144,7 +144,8 @@ pub enum Event {
         syscall: Option<String>,
     },
     /// An internal message JS takes part in (`NODE_SOCKET_*`: connection counts and close
-    /// notifications for sockets passed between the processes), as JSON.
+    /// notifications for sockets passed between the processes), or any internal message of a
+    /// worker JS watches (`Cluster::watch_internal`), as JSON.
     Internal { id: u32, message: String },
     /// The worker answered a handle sent by `Cluster::send` (NACK: it got no descriptor).
     HandleAnswered { id: u32, nack: bool },

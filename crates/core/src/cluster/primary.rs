@@ -7,7 +7,7 @@
 //! many events.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -64,6 +64,9 @@ pub(crate) struct Shared {
     /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
     seq: AtomicU64,
     exact_pipe_mode: AtomicBool,
+    /// Workers whose every internal message is also reported (`Event::Internal`): JS listens for
+    /// `internalMessage` on their process object.
+    watched: Mutex<HashSet<u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -84,6 +87,16 @@ impl Shared {
         if added && !self.scheduled.swap(true, Ordering::AcqRel) {
             (self.wake)();
         }
+    }
+
+    /// Whether JS wants this worker's internal messages (see `Cluster::watch_internal`).
+    pub(crate) fn watched(&self, id: u32) -> bool {
+        let w = lock(&self.watched);
+        !w.is_empty() && w.contains(&id)
+    }
+
+    pub(crate) fn unwatch(&self, id: u32) {
+        lock(&self.watched).remove(&id);
     }
 
     fn entry(&self, id: u32) -> Option<(Arc<Channel>, Mode)> {
@@ -140,6 +153,7 @@ impl Cluster {
             wake,
             seq: AtomicU64::new(0),
             exact_pipe_mode: AtomicBool::new(false),
+            watched: Mutex::new(HashSet::new()),
         });
         let for_thread = shared.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -238,6 +252,18 @@ impl Cluster {
                     token: c.token,
                     error: c.error,
                 }));
+        }
+    }
+
+    /// Reports (or stops reporting) every internal message the worker sends, as
+    /// `Event::Internal`, for `internalMessage` listeners; by default only the `NODE_SOCKET_*`
+    /// ones JS takes part in are reported.
+    pub fn watch_internal(&self, id: u32, on: bool) {
+        let mut w = lock(&self.shared.watched);
+        if on {
+            w.insert(id);
+        } else {
+            w.remove(&id);
         }
     }
 

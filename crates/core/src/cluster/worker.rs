@@ -124,6 +124,7 @@ pub(crate) async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     core.detached.borrow_mut().remove(&id);
+    core.shared.unwatch(id);
     writer.abort();
     let _ = writer.await;
     drop(channel);
@@ -304,7 +305,28 @@ impl Reader {
                     credit: self.backlog.take(len),
                 });
             }
-            Ok(Incoming::Internal(map)) => self.internal(core, channel, map, events),
+            Ok(Incoming::Internal(map)) => {
+                // Also reported as it is when JS listens for `internalMessage`, at Node's moment:
+                // after what the primary's own listeners do with it, and for NODE_HANDLE before
+                // the message it carries (which Node emits once the handle is converted).
+                // NODE_SOCKET_* messages are always reported (`internal`).
+                let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
+                if !core.shared.watched(self.id) || cmd.starts_with("NODE_SOCKET_") {
+                    return self.internal(core, channel, map, events);
+                }
+                let report = Event::Internal {
+                    id: self.id,
+                    message: serde_json::to_string(&Value::Object(map.clone()))
+                        .unwrap_or_else(|_| "{}".into()),
+                };
+                if cmd == "NODE_HANDLE" {
+                    events.push(report);
+                    self.internal(core, channel, map, events);
+                } else {
+                    self.internal(core, channel, map, events);
+                    events.push(report);
+                }
+            }
             Err(e) => self.malformed(channel, e.to_string(), events),
         }
     }
