@@ -62,8 +62,9 @@ for (const name of ['addListener', 'on', 'prependListener', 'removeListener', 'o
   Object.defineProperty(WorkerProcess.prototype, name, {
     configurable: true,
     writable: true,
-    value: { [name](type, ...rest) {
-      const result = base.call(this, type, ...rest);
+    value: { [name](type) {
+      // apply, not call: removeAllListeners() tells "all" from "undefined" by arguments.length.
+      const result = Reflect.apply(base, this, arguments);
       if (type === 'internalMessage' || (type === undefined && name === 'removeAllListeners')) syncInternalWatch(this);
       return result;
     } }[name],
