@@ -53,7 +53,7 @@ Object.setPrototypeOf(WorkerProcess, ChildProcess);
 const kWatching = Symbol('rustCluster.watchingInternal');
 function syncInternalWatch(proc) {
   const on = proc.listenerCount('internalMessage') > 0;
-  if (on === Boolean(proc[kWatching]) || proc[kEngine] === undefined) return;
+  if (on === Boolean(proc[kWatching])) return;
   proc[kWatching] = on;
   proc[kEngine].watchInternal(proc[kId], on);
 }

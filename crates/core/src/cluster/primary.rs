@@ -91,12 +91,16 @@ impl Shared {
 
     /// Whether JS wants this worker's internal messages (see `Cluster::watch_internal`).
     pub(crate) fn watched(&self, id: u32) -> bool {
-        let w = lock(&self.watched);
-        !w.is_empty() && w.contains(&id)
+        lock(&self.watched).contains(&id)
     }
 
-    pub(crate) fn unwatch(&self, id: u32) {
-        lock(&self.watched).remove(&id);
+    pub(crate) fn watch(&self, id: u32, on: bool) {
+        let mut w = lock(&self.watched);
+        if on {
+            w.insert(id);
+        } else {
+            w.remove(&id);
+        }
     }
 
     fn entry(&self, id: u32) -> Option<(Arc<Channel>, Mode)> {
@@ -259,12 +263,7 @@ impl Cluster {
     /// `Event::Internal`, for `internalMessage` listeners; by default only the `NODE_SOCKET_*`
     /// ones JS takes part in are reported.
     pub fn watch_internal(&self, id: u32, on: bool) {
-        let mut w = lock(&self.shared.watched);
-        if on {
-            w.insert(id);
-        } else {
-            w.remove(&id);
-        }
+        self.shared.watch(id, on);
     }
 
     /// Follow newer libuv for `readableAll`/`writableAll` socket file modes (see

@@ -124,7 +124,7 @@ pub(crate) async fn run(
         .unwrap_or_else(|p| p.into_inner())
         .remove(&id);
     core.detached.borrow_mut().remove(&id);
-    core.shared.unwatch(id);
+    core.shared.watch(id, false);
     writer.abort();
     let _ = writer.await;
     drop(channel);
@@ -316,8 +316,7 @@ impl Reader {
                 }
                 let report = Event::Internal {
                     id: self.id,
-                    message: serde_json::to_string(&Value::Object(map.clone()))
-                        .unwrap_or_else(|_| "{}".into()),
+                    message: serde_json::to_string(&map).unwrap_or_else(|_| "{}".into()),
                 };
                 if cmd == "NODE_HANDLE" {
                     events.push(report);
