@@ -256,6 +256,42 @@ mod tests {
     }
 
     #[test]
+    fn a_run_is_copied_once_into_room_reserved_for_its_read() {
+        let read: Vec<u8> = (0..3u8).flat_map(|i| [0, 0, 0, 2, 0xff, i]).collect();
+        let frames: Vec<&[u8]> = read.chunks(6).collect();
+        let mut run = Payload::start(UserBody::Advanced(Cow::Borrowed(frames[0])), read.len());
+        let Payload::Advanced(b) = &run else {
+            panic!("advanced run expected")
+        };
+        let (ptr, cap) = (b.as_ptr(), b.capacity());
+        assert_eq!(cap, read.len());
+        for f in &frames[1..] {
+            assert!(run.extend(&UserBody::Advanced(Cow::Borrowed(f))));
+        }
+        let Payload::Advanced(b) = &run else {
+            panic!("advanced run expected")
+        };
+        assert_eq!(b, &read, "the run is the wire bytes");
+        assert_eq!((b.as_ptr(), b.capacity()), (ptr, cap), "no reallocation");
+
+        // An owned frame (completed from held bytes) becomes the run without a copy.
+        let owned = String::from("\"held\"");
+        let ptr = owned.as_ptr();
+        let run = Payload::start(UserBody::Json(Cow::Owned(owned)), 100);
+        assert!(matches!(&run, Payload::Json(t) if t.as_ptr() == ptr));
+    }
+
+    #[test]
+    fn trim_gives_back_large_unused_room_only() {
+        let mut run = Payload::start(UserBody::Json(Cow::Borrowed("1")), 64 * 1024);
+        run.trim();
+        assert!(matches!(&run, Payload::Json(t) if t.capacity() < 4096 && t == "1"));
+        let mut run = Payload::start(UserBody::Json(Cow::Borrowed("1")), 1000);
+        run.trim();
+        assert!(matches!(&run, Payload::Json(t) if t.capacity() >= 1000));
+    }
+
+    #[test]
     fn a_grown_credit_returns_every_message_when_dropped() {
         let backlog = Arc::new(Backlog::default());
         let mut credit = backlog.take(10);
