@@ -28,7 +28,10 @@ describe('API surface', { concurrency: 3 }, () => {
     it(`worker.process emits 'internalMessage' while listened to: ${ser} (internal_messages.js)`, async (t) => {
       const oracle = await agree(t, 'internal_messages.js', { args: [ser] });
       const seen = events(oracle, 'P', 'internalMessage').map((e) => e.m.act || e.m.cmd);
-      assert.deepStrictEqual(seen, ['online', 'queryServer', 'listening', 'NODE_HANDLE_ACK', 'NODE_CLUSTER', 'NODE_HANDLE']);
+      assert.deepStrictEqual(seen, ['online', 'queryServer', 'listening', 'NODE_HANDLE_ACK', 'NODE_CLUSTER', 'NODE_HANDLE', 'NODE_HANDLE']);
+      const handles = events(oracle, 'P', 'internalMessage').filter((e) => e.m.cmd === 'NODE_HANDLE').map((e) => e.handle);
+      assert.deepStrictEqual(handles, ['TCP', 'TCP']);
+      assert.deepStrictEqual(events(oracle, 'P', 'server')[0], { ev: 'server', listening: true, port: 'number' });
       assert.deepStrictEqual(events(oracle, 'P', 'client')[0].got, 'from the primary');
     });
   }

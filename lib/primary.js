@@ -332,6 +332,10 @@ Worker.prototype.destroy = function destroy(signo) {
 // The object a received descriptor becomes, by envelope type (Node's handle conversion,
 // receiving side). Servers and dgram sockets are delivered once they are listening or bound.
 function toHandle(ev, proc, deliver) {
+  if (ev.envelope !== undefined) {
+    fromRawHandle(ev, proc, deliver);
+    return;
+  }
   switch (ev.handleType) {
     case 'net.Socket': {
       const socket = new net.Socket({ fd: ev.fd, readable: true, writable: true });
@@ -362,6 +366,49 @@ function toHandle(ev, proc, deliver) {
     default:
       require('fs').closeSync(ev.fd);
       deliver(undefined);
+  }
+}
+
+// While 'internalMessage' is listened to, a handle goes as in Node: its envelope is emitted with
+// the raw handle, then the handle is converted from that raw handle. A raw UDP handle cannot be
+// made outside Node's internals, so a dgram handle's envelope comes without one and the socket
+// is made as usual.
+function fromRawHandle(ev, proc, deliver) {
+  const envelope = JSON.parse(ev.envelope);
+  if (!ev.handleType.startsWith('net.')) {
+    try {
+      proc.emit('internalMessage', envelope, undefined);
+    } finally {
+      toHandle({ ...ev, envelope: undefined }, proc, deliver);
+    }
+    return;
+  }
+  const carrier = new net.Socket({ fd: ev.fd, readable: false, writable: false });
+  const raw = carrier._handle;
+  carrier._handle = null;
+  try {
+    proc.emit('internalMessage', envelope, raw);
+  } finally {
+    // Also when a listener threw: what the worker sent after the handle waits for it.
+    switch (ev.handleType) {
+      case 'net.Socket': {
+        const socket = new net.Socket({ handle: raw, readable: true, writable: true });
+        if (ev.key !== undefined) getSocketList('got', proc, ev.key).add({ socket });
+        deliver(socket);
+        break;
+      }
+      case 'net.Server': {
+        const server = new net.Server();
+        server.listen(raw, () => deliver(server));
+        break;
+      }
+      case 'net.Native':
+        deliver(raw);
+        break;
+      default:
+        raw.close();
+        deliver(undefined);
+    }
   }
 }
 

@@ -219,6 +219,9 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             if let Some(d) = handle.dgram_type {
                 o.set_named_property("dgramType", env.create_string_from_std(d)?)?;
             }
+            if let Some(e) = handle.envelope {
+                o.set_named_property("envelope", env.create_string_from_std(e)?)?;
+            }
         }
         Event::Disconnect { id } => set_id(&mut o, "disconnect", id)?,
         Event::Exit { id, code, signal } => {

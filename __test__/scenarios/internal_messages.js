@@ -2,8 +2,8 @@
 // 'internalMessage' on worker.process: every internal message the worker sends, in order with
 // the cluster events it causes, once something listens (and for as long as it does).
 // argv[2]: json | advanced. The worker goes online, listens (round-robin), takes a connection
-// and sends that socket to the primary (a NODE_HANDLE envelope); then the listener is removed
-// and the worker is disconnected.
+// and sends that socket to the primary, then a server of its own (NODE_HANDLE envelopes); then
+// the listener is removed and the worker is disconnected.
 const net = require('node:net');
 const { cluster, obs, safety } = require('../helpers/observe');
 
@@ -17,9 +17,8 @@ if (cluster.isPrimary) {
   cluster.on('fork', (w) => {
     w.process.once('internalMessage', (m) => obs('once', { cmd: m.cmd, act: m.act }));
     const all = (m, handle) => {
-      // For NODE_HANDLE Node passes the raw handle, rust-cluster passes none (README, Not
-      // supported); every other internal message comes without one in both.
-      obs('internalMessage', { m: shape(m), handle: m.cmd === 'NODE_HANDLE' ? 'not compared' : typeof handle });
+      // A NODE_HANDLE envelope comes with the raw handle (a TCP wrap), everything else without.
+      obs('internalMessage', { m: shape(m), handle: handle === undefined ? 'none' : handle.constructor.name });
     };
     w.process.on('internalMessage', all);
     w.on('online', () => obs('online'));
@@ -30,7 +29,11 @@ if (cluster.isPrimary) {
     });
     w.on('message', (msg, h) => {
       obs('message', { msg, handle: h ? h.constructor.name : typeof h });
-      if (h) h.end('from the primary');
+      if (h && h instanceof net.Socket) h.end('from the primary');
+      if (h && h instanceof net.Server) {
+        obs('server', { listening: h.listening, port: typeof h.address().port });
+        h.close();
+      }
       if (msg === 'done') {
         // The listener leaves: what the worker sends from now on is not reported.
         w.process.removeListener('internalMessage', all);
@@ -50,7 +53,13 @@ if (cluster.isPrimary) {
   // The connection the primary makes goes to the primary as a socket of the worker's.
   const srv = net.createServer((s) => {
     process.send({ sock: 1 }, s);
-    process.send('done');
+    // A server of the worker's own (exclusive: not shared through the primary).
+    const own = net.createServer().listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
+      process.send('server', own, () => {
+        own.close();
+        process.send('done');
+      });
+    });
   }).listen(0, '127.0.0.1');
   process.on('disconnect', () => srv.close());
 }

@@ -101,6 +101,9 @@ pub struct PassedHandle {
     pub key: Option<String>,
     /// The envelope's `dgramType` (udp4 / udp6), if any.
     pub dgram_type: Option<String>,
+    /// The whole envelope as JSON, while JS listens for `internalMessage` (Node emits it there,
+    /// with the raw handle, before the message it carries).
+    pub envelope: Option<String>,
 }
 
 #[derive(Debug)]
@@ -145,7 +148,8 @@ pub enum Event {
     },
     /// An internal message JS takes part in (`NODE_SOCKET_*`: connection counts and close
     /// notifications for sockets passed between the processes), or any internal message of a
-    /// worker JS watches (`Cluster::watch_internal`), as JSON.
+    /// worker JS watches (`Cluster::watch_internal`) but a handle's envelope, which comes with
+    /// its message (`PassedHandle::envelope`), as JSON.
     Internal { id: u32, message: String },
     /// The worker answered a handle sent by `Cluster::send` (NACK: it got no descriptor).
     HandleAnswered { id: u32, nack: bool },

@@ -308,22 +308,33 @@ impl Reader {
             Ok(Incoming::Internal(map)) => {
                 // Also reported as it is when JS listens for `internalMessage`, at Node's moment:
                 // after what the primary's own listeners do with it, and for NODE_HANDLE before
-                // the message it carries (which Node emits once the handle is converted).
+                // the message it carries (which Node emits once the handle is converted): that
+                // envelope travels with its message, for JS to emit with the raw handle.
                 // NODE_SOCKET_* messages are always reported (`internal`).
                 let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
                 if !core.shared.watched(self.id) || cmd.starts_with("NODE_SOCKET_") {
                     return self.internal(core, channel, map, events);
                 }
-                let report = Event::Internal {
-                    id: self.id,
-                    message: serde_json::to_string(&map).unwrap_or_else(|_| "{}".into()),
-                };
-                if cmd == "NODE_HANDLE" {
-                    events.push(report);
-                    self.internal(core, channel, map, events);
+                let message = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
+                let envelope = cmd == "NODE_HANDLE";
+                let before = events.len();
+                self.internal(core, channel, map, events);
+                if !envelope {
+                    events.push(Event::Internal {
+                        id: self.id,
+                        message,
+                    });
+                } else if let Some(Event::Message { handle, .. }) = events.get_mut(before) {
+                    handle.envelope = Some(message);
                 } else {
-                    self.internal(core, channel, map, events);
-                    events.push(report);
+                    // No descriptor came, or it carried a message of the cluster's own.
+                    events.insert(
+                        before,
+                        Event::Internal {
+                            id: self.id,
+                            message,
+                        },
+                    );
                 }
             }
             Err(e) => self.malformed(channel, e.to_string(), events),
@@ -384,6 +395,7 @@ impl Reader {
                         .get("dgramType")
                         .and_then(Value::as_str)
                         .map(str::to_string),
+                    envelope: None,
                 };
                 let credit = self.backlog.take(payload.len());
                 events.push(Event::Message {
