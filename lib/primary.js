@@ -369,47 +369,38 @@ function toHandle(ev, proc, deliver) {
   }
 }
 
-// While 'internalMessage' is listened to, a handle goes as in Node: its envelope is emitted with
-// the raw handle, then the handle is converted from that raw handle. A raw UDP handle cannot be
-// made outside Node's internals, so a dgram handle's envelope comes without one and the socket
-// is made as usual.
+// While 'internalMessage' is listened to, a handle's envelope is emitted there first, with the
+// raw handle as in Node. A socket is then made from that raw handle; a server's raw handle is the
+// one it listens on, so the envelope follows the listen (a unix-socket server would otherwise
+// end up with two handles on one descriptor, as it does in Node). A raw UDP handle cannot be
+// made outside Node's internals: a dgram socket's envelope comes without one.
 function fromRawHandle(ev, proc, deliver) {
   const envelope = JSON.parse(ev.envelope);
-  if (!ev.handleType.startsWith('net.')) {
+  if (ev.handleType === 'net.Socket' || ev.handleType === 'net.Native') {
+    const carrier = new net.Socket({ fd: ev.fd, readable: false, writable: false });
+    const raw = carrier._handle;
+    carrier._handle = null;
     try {
-      proc.emit('internalMessage', envelope, undefined);
+      proc.emit('internalMessage', envelope, raw);
     } finally {
-      toHandle({ ...ev, envelope: undefined }, proc, deliver);
-    }
-    return;
-  }
-  const carrier = new net.Socket({ fd: ev.fd, readable: false, writable: false });
-  const raw = carrier._handle;
-  carrier._handle = null;
-  try {
-    proc.emit('internalMessage', envelope, raw);
-  } finally {
-    // Also when a listener threw: what the worker sent after the handle waits for it.
-    switch (ev.handleType) {
-      case 'net.Socket': {
+      // Also when a listener threw: what the worker sent after the handle waits for it.
+      if (ev.handleType === 'net.Native') {
+        deliver(raw);
+      } else {
         const socket = new net.Socket({ handle: raw, readable: true, writable: true });
         if (ev.key !== undefined) getSocketList('got', proc, ev.key).add({ socket });
         deliver(socket);
-        break;
       }
-      case 'net.Server': {
-        const server = new net.Server();
-        server.listen(raw, () => deliver(server));
-        break;
-      }
-      case 'net.Native':
-        deliver(raw);
-        break;
-      default:
-        raw.close();
-        deliver(undefined);
     }
+    return;
   }
+  toHandle({ ...ev, envelope: undefined }, proc, (handle) => {
+    try {
+      proc.emit('internalMessage', envelope, handle instanceof net.Server ? handle._handle : undefined);
+    } finally {
+      deliver(handle);
+    }
+  });
 }
 
 const malformed = Symbol('malformed');
