@@ -331,27 +331,24 @@ Worker.prototype.destroy = function destroy(signo) {
 
 // The object a received descriptor becomes, by envelope type (Node's handle conversion,
 // receiving side). Servers and dgram sockets are delivered once they are listening or bound.
-function toHandle(ev, proc, deliver) {
+// `raw`: the descriptor's raw handle when one was made already (see fromRawHandle).
+function toHandle(ev, proc, deliver, raw) {
   if (ev.envelope !== undefined) {
     fromRawHandle(ev, proc, deliver);
     return;
   }
   switch (ev.handleType) {
     case 'net.Socket': {
-      const socket = new net.Socket({ fd: ev.fd, readable: true, writable: true });
+      const from = raw ? { handle: raw } : { fd: ev.fd };
+      const socket = new net.Socket({ ...from, readable: true, writable: true });
       // A socket from one of the worker's servers: the worker's server counts it through us.
       if (ev.key !== undefined) getSocketList('got', proc, ev.key).add({ socket });
       deliver(socket);
       return;
     }
-    case 'net.Native': {
-      // The raw TCP/Pipe handle, taken from a socket wrapped around the descriptor.
-      const socket = new net.Socket({ fd: ev.fd, readable: false, writable: false });
-      const handle = socket._handle;
-      socket._handle = null;
-      deliver(handle);
+    case 'net.Native':
+      deliver(raw || rawHandle(ev.fd));
       return;
-    }
     case 'net.Server': {
       const server = new net.Server();
       server.listen({ fd: ev.fd }, () => deliver(server));
@@ -376,31 +373,32 @@ function toHandle(ev, proc, deliver) {
 // made outside Node's internals: a dgram socket's envelope comes without one.
 function fromRawHandle(ev, proc, deliver) {
   const envelope = JSON.parse(ev.envelope);
+  const plain = { ...ev, envelope: undefined };
   if (ev.handleType === 'net.Socket' || ev.handleType === 'net.Native') {
-    const carrier = new net.Socket({ fd: ev.fd, readable: false, writable: false });
-    const raw = carrier._handle;
-    carrier._handle = null;
+    const raw = rawHandle(ev.fd);
     try {
       proc.emit('internalMessage', envelope, raw);
     } finally {
       // Also when a listener threw: what the worker sent after the handle waits for it.
-      if (ev.handleType === 'net.Native') {
-        deliver(raw);
-      } else {
-        const socket = new net.Socket({ handle: raw, readable: true, writable: true });
-        if (ev.key !== undefined) getSocketList('got', proc, ev.key).add({ socket });
-        deliver(socket);
-      }
+      toHandle(plain, proc, deliver, raw);
     }
     return;
   }
-  toHandle({ ...ev, envelope: undefined }, proc, (handle) => {
+  toHandle(plain, proc, (handle) => {
     try {
       proc.emit('internalMessage', envelope, handle instanceof net.Server ? handle._handle : undefined);
     } finally {
       deliver(handle);
     }
   });
+}
+
+// The raw TCP/Pipe handle of a descriptor, taken from a socket wrapped around it.
+function rawHandle(fd) {
+  const carrier = new net.Socket({ fd, readable: false, writable: false });
+  const raw = carrier._handle;
+  carrier._handle = null;
+  return raw;
 }
 
 const malformed = Symbol('malformed');
