@@ -306,48 +306,38 @@ impl Reader {
                 });
             }
             Ok(Incoming::Internal(map)) => {
-                // Also reported as it is when JS listens for `internalMessage`, at Node's moment:
-                // after what the primary's own listeners do with it, and for NODE_HANDLE before
-                // the message it carries (which Node emits once the handle is converted): that
-                // envelope travels with its message, for JS to emit with the raw handle.
-                // NODE_SOCKET_* messages are always reported (`internal`).
-                let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
-                if !core.shared.watched(self.id) || cmd.starts_with("NODE_SOCKET_") {
-                    return self.internal(core, channel, map, events);
-                }
-                let message = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
-                let envelope = cmd == "NODE_HANDLE";
-                let before = events.len();
-                self.internal(core, channel, map, events);
-                if !envelope {
-                    events.push(Event::Internal {
-                        id: self.id,
-                        message,
-                    });
-                } else if let Some(Event::Message { handle, .. }) = events.get_mut(before) {
-                    handle.envelope = Some(message);
-                } else {
-                    // No descriptor came, or it carried a message of the cluster's own.
-                    events.insert(
-                        before,
-                        Event::Internal {
-                            id: self.id,
-                            message,
-                        },
-                    );
-                }
+                let report = self.report(core, &map);
+                self.internal(core, channel, map, report, events);
             }
             Err(e) => self.malformed(channel, e.to_string(), events),
         }
     }
 
+    /// The internal message as JSON when JS listens for `internalMessage` on this worker.
+    fn report(&self, core: &Rc<Core>, map: &Map<String, Value>) -> Option<String> {
+        core.shared
+            .watched(self.id)
+            .then(|| serde_json::to_string(map).unwrap_or_else(|_| "{}".into()))
+    }
+
+    /// Acts on an internal message. `report` (see `report`) is handed to JS at Node's moment:
+    /// after what the primary's own listeners do with the message, and for a NODE_HANDLE
+    /// envelope with the message it carries (Node emits the envelope with the raw handle, before
+    /// the converted handle's message).
     fn internal(
         &mut self,
         core: &Rc<Core>,
         channel: &Arc<Channel>,
         map: Map<String, Value>,
+        report: Option<String>,
         events: &mut Vec<Event>,
     ) {
+        let id = self.id;
+        let reported = |events: &mut Vec<Event>, report: Option<String>| {
+            if let Some(message) = report {
+                events.push(Event::Internal { id, message });
+            }
+        };
         let cmd = map.get("cmd").and_then(Value::as_str).unwrap_or("");
         match cmd {
             "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK" => {
@@ -360,6 +350,7 @@ impl Reader {
             }
             "NODE_HANDLE" => {
                 let Some(fd) = self.fds.pop_front() else {
+                    reported(events, report);
                     let nack = Obj::new().with("cmd", "NODE_HANDLE_NACK").into_value();
                     channel.send_control(encode(self.mode, &nack));
                     return;
@@ -372,8 +363,10 @@ impl Reader {
                 if inner_internal {
                     // A primary never receives cluster messages with descriptors; drop it.
                     drop(fd);
+                    reported(events, report);
                     if let Value::Object(m) = inner {
-                        self.internal(core, channel, m, events);
+                        let inner_report = self.report(core, &m);
+                        self.internal(core, channel, m, inner_report, events);
                     }
                     return;
                 }
@@ -395,7 +388,7 @@ impl Reader {
                         .get("dgramType")
                         .and_then(Value::as_str)
                         .map(str::to_string),
-                    envelope: None,
+                    envelope: report,
                 };
                 let credit = self.backlog.take(payload.len());
                 events.push(Event::Message {
@@ -404,14 +397,19 @@ impl Reader {
                     handle,
                     credit,
                 });
+                return;
+            }
+            // JS takes part in these (connection counts of passed sockets): always reported.
+            c if c.starts_with("NODE_SOCKET_") => {
+                let message = report
+                    .unwrap_or_else(|| serde_json::to_string(&map).unwrap_or_else(|_| "{}".into()));
+                events.push(Event::Internal { id, message });
+                return;
             }
             "NODE_CLUSTER" => self.cluster(core, map, events),
-            c if c.starts_with("NODE_SOCKET_") => events.push(Event::Internal {
-                id: self.id,
-                message: serde_json::to_string(&Value::Object(map)).unwrap_or_else(|_| "{}".into()),
-            }),
             _ => {}
         }
+        reported(events, report);
     }
 
     fn cluster(&mut self, core: &Rc<Core>, map: Map<String, Value>, events: &mut Vec<Event>) {
