@@ -20,6 +20,9 @@ use super::fdpass;
 /// Most frames gathered into one `sendmsg`.
 const MAX_IOV: usize = 64;
 
+/// How soon a full socket is tried again when its write readiness cannot be watched.
+const RETRY_WITHOUT_WATCH: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// A corked channel holds at most this many unwritten bytes before it writes.
 const CORK_MAX_BYTES: usize = 64 * 1024;
 
@@ -468,6 +471,8 @@ impl Channel {
     pub async fn run_writer(self: Arc<Self>, mut report: impl FnMut(Vec<Completion>)) {
         loop {
             self.writer_wake.notified().await;
+            // Write readiness is watched only while the socket is full (see fdpass::register).
+            let mut room: Option<AsyncFd<OwnedFd>> = None;
             loop {
                 let mut done = Vec::new();
                 let outcome = {
@@ -491,10 +496,19 @@ impl Channel {
                 }
                 match outcome {
                     Flush::Idle => break,
-                    Flush::WouldBlock => match self.io.writable().await {
-                        Ok(mut guard) => guard.clear_ready(),
-                        Err(_) => return,
-                    },
+                    Flush::WouldBlock => {
+                        if room.is_none() {
+                            room = fdpass::register_writable(self.fd()).ok();
+                        }
+                        match room.as_ref() {
+                            Some(watch) => match watch.writable().await {
+                                Ok(mut guard) => guard.clear_ready(),
+                                Err(_) => return,
+                            },
+                            // Out of descriptors for the watch: try again shortly instead.
+                            None => tokio::time::sleep(RETRY_WITHOUT_WATCH).await,
+                        }
+                    }
                     Flush::Failed(_) => {
                         // A broken channel: close it so the reader reports the disconnect.
                         self.close();
@@ -528,6 +542,18 @@ mod tests {
                 Err(_) => return out,
             }
         }
+    }
+
+    /// How many of this process's descriptors refer to the same open socket as `fd`.
+    fn descriptors_of(fd: BorrowedFd<'_>) -> usize {
+        use std::os::fd::AsRawFd;
+        let link = |n: &str| std::fs::read_link(format!("/proc/self/fd/{n}")).ok();
+        let target = link(&fd.as_raw_fd().to_string());
+        let entries = std::fs::read_dir("/proc/self/fd").expect("fd dir");
+        entries
+            .filter_map(|e| e.ok())
+            .filter(|e| target.is_some() && link(&e.file_name().to_string_lossy()) == target)
+            .count()
     }
 
     /// A channel over a fresh socketpair with its writer task running (inside a runtime), and
@@ -736,6 +762,17 @@ mod tests {
                 }]
             );
             assert_eq!(ch.queued_bytes(), 0);
+            // The duplicate watched for write readiness while the socket was full is gone once
+            // the writer is idle: only the channel's own descriptor refers to the socket.
+            let mut count = usize::MAX;
+            for _ in 0..200 {
+                count = descriptors_of(ch.fd());
+                if count == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(count, 1);
             ch.close();
             assert_eq!(
                 ch.send(Payload::Slice(b"x\n"), None, None),

@@ -11,6 +11,8 @@ use nix::errno::Errno;
 use nix::sys::socket::{
     self, accept4, recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag,
 };
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
 
 /// Most fds one read can carry (Node reserves control space for 64).
 const MAX_FDS_PER_READ: usize = 64;
@@ -104,11 +106,25 @@ pub fn dup_borrowed(fd: RawFd) -> io::Result<OwnedFd> {
     Ok(own(new))
 }
 
-/// Registers an owned descriptor with the current tokio reactor (engine thread only).
-pub fn register(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+/// Registers an owned descriptor with the current tokio reactor (engine thread only), for
+/// readiness to read. Write readiness is left out on purpose: on a socket it is reported every
+/// time the peer takes data, which would wake the engine once per message the worker reads.
+pub fn register(fd: OwnedFd) -> io::Result<AsyncFd<OwnedFd>> {
+    register_with(fd, Interest::READABLE)
+}
+
+/// Registers a duplicate of `fd` for readiness to write, for as long as the result lives: what
+/// a writer waits on while the socket is full (engine thread only).
+pub fn register_writable(fd: BorrowedFd<'_>) -> io::Result<AsyncFd<OwnedFd>> {
+    let dup = fd.try_clone_to_owned()?;
+    register_with(dup, Interest::WRITABLE)
+}
+
+fn register_with(fd: OwnedFd, interest: Interest) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: `OwnedFd` owns an open descriptor, keeps it open until the AsyncFd drops it, and
-    // its `as_raw_fd` always returns that same number, which is what `register` requires.
-    unsafe { tokio::io::unix::AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)
+    // its `as_raw_fd` always returns that same number, which is what `register_with_interest`
+    // requires.
+    unsafe { AsyncFd::register_with_interest(fd, interest) }.map_err(|e| e.into_parts().1)
 }
 
 #[cfg(test)]
