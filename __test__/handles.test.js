@@ -95,6 +95,14 @@ describe('handles: queueing and order', { concurrency: 2 }, () => {
     });
   }
 
+  for (const mode of ['json', 'advanced']) {
+    it(`a round-robin connection waits in line with messages kept behind a handle (handle-internal-order.js ${mode})`, async (t) => {
+      const o = await agree(t, 'handle-internal-order.js', { args: [mode], timeoutMs: T });
+      assert.strictEqual(ev1(o, 'P', 'worker saw')[0].order, '1,2,connection,3');
+      assert.strictEqual(ev1(o, 'P:client', 'client got')[0].reply, 'hello');
+    });
+  }
+
   it('both directions passing handles at the same time (handle-order.js json both)', async (t) => {
     const o = await agree(t, 'handle-order.js', { args: ['json', 'both'], timeoutMs: T });
     const expected = { count: 200, order: 'in order', kinds: 'S-'.repeat(100) };

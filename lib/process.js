@@ -161,7 +161,9 @@ WorkerProcess.prototype._onSendDone = function _onSendDone(token, error) {
 // --- sending, with handles --------------------------------------------------------------------
 // As in Node: a message with a handle goes out in a NODE_HANDLE envelope carrying the handle's
 // descriptor; until the worker answers NODE_HANDLE_ACK/NACK every later message waits in
-// `_handleQueue` (send() returns true only for the first one queued). A net.Socket sent without
+// `_handleQueue` (send() returns true only for the first one queued), and keeps its place in the
+// engine's queue (engine.reserve), among the cluster messages the engine sends the worker
+// meanwhile, which Node queues in the same line. A net.Socket sent without
 // keepOpen is detached from its JS object at once and its native handle closed on the ACK, or
 // sent again on a NACK (at most 3 more times).
 
@@ -247,7 +249,8 @@ WorkerProcess.prototype.send = function send(message, handle, options, callback)
   return false;
 };
 
-WorkerProcess.prototype._send = function _send(message, handle, options, callback) {
+// `placed`: the message was kept back before and its place in the engine's queue is reserved.
+WorkerProcess.prototype._send = function _send(message, handle, options, callback, placed) {
   if (message === undefined) throw errors.missingArgs('message');
   const t = typeof message;
   if (t !== 'string' && t !== 'object' && t !== 'number' && t !== 'boolean') {
@@ -259,17 +262,13 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
     const type = handleType(handle);
     if (type === null) throw errors.invalidHandleType();
     const envelope = { cmd: 'NODE_HANDLE', type, msg: message };
-    if (this._handleQueue) {
-      this._handleQueue.push({ callback, handle, options, message });
-      return this._handleQueue.length === 1;
-    }
+    if (this._handleQueue) return this._keepBack({ callback, handle, options, message }, placed);
     conv = conversion[type];
     native = conv.send.call(this, envelope, handle, options);
     // A handle that was already sent (or destroyed): the message goes without it.
     message = native ? envelope : message;
   } else if (this._handleQueue) {
-    this._handleQueue.push({ callback, handle: null, options, message });
-    return this._handleQueue.length === 1;
+    return this._keepBack({ callback, handle: null, options, message }, placed);
   }
 
   const frame = encodeFrame(message, this._serialization === 'advanced');
@@ -303,8 +302,15 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
   return true;
 };
 
+WorkerProcess.prototype._keepBack = function _keepBack(item, placed) {
+  if (!placed) this[kEngine].reserve(this[kId]);
+  this._handleQueue.push(item);
+  return this._handleQueue.length === 1;
+};
+
 // The worker answered the last handle sent: close it (ACK) or send it again (NACK), then send
-// what waited behind it, and run a disconnect requested meanwhile.
+// what waited behind it, and run a disconnect requested meanwhile. After a NACK the engine holds
+// a place before everything else for the handle sent again; it is given up when there is none.
 WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
   const pending = this._pendingMessage;
   if (pending) {
@@ -319,16 +325,27 @@ WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
   this._handleQueue = null;
   if (this._pendingMessage) {
     const p = this._pendingMessage;
-    this._send(p.message.msg, p.handle, p.options, p.callback);
+    this._send(p.message.msg, p.handle, p.options, p.callback, true);
+  } else if (nack) {
+    this[kEngine].unreserve(this[kId], false);
   }
-  for (const q of queue) {
-    if (q.action !== undefined) {
-      // An internal message of the primary's (cluster disconnect) queued behind the handle.
-      if (this._handleQueue) this._handleQueue.push(q);
-      else q.action();
-    } else {
-      this._send(q.message, q.handle, q.options, q.callback);
+  let i = 0;
+  try {
+    for (; i < queue.length; i++) {
+      const q = queue[i];
+      if (q.action !== undefined) {
+        // An internal message of the primary's (cluster disconnect) queued behind the handle.
+        if (this._handleQueue) this._handleQueue.push(q);
+        else q.action();
+      } else {
+        this._send(q.message, q.handle, q.options, q.callback, true);
+      }
     }
+  } catch (err) {
+    // A kept message that can no longer be serialized: as in Node, it and the rest of the queue
+    // are dropped; their places, the last ones reserved, are given up.
+    for (let j = i; j < queue.length; j++) this[kEngine].unreserve(this[kId], true);
+    throw err;
   }
   if (!this.connected && this._channelOpen && !this._handleQueue && this._disconnectRequested) {
     this._closeChannel();
@@ -338,7 +355,7 @@ WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
 // Runs `action` (which writes an internal message) in order with user messages: at once, or
 // after the messages waiting behind an unanswered handle, as Node's primary queues it.
 WorkerProcess.prototype._inOrder = function _inOrder(action) {
-  if (this._handleQueue) this._handleQueue.push({ action });
+  if (this._handleQueue) this._keepBack({ action }, false);
   else action();
 };
 

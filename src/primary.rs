@@ -132,6 +132,20 @@ impl Engine {
         self.corking.set(true);
     }
 
+    /// JS keeps a message to worker `id` back behind a handle awaiting its answer: its place
+    /// among the engine's own messages to that worker is kept until JS sends it.
+    #[napi(catch_unwind)]
+    pub fn reserve(&self, id: u32) {
+        self.cluster.reserve(id);
+    }
+
+    /// JS gives up the first place it reserved (it does not send a refused handle again), or
+    /// with `last` the last one (a kept message it dropped).
+    #[napi(catch_unwind)]
+    pub fn unreserve(&self, id: u32, last: bool) {
+        self.cluster.unreserve(id, last);
+    }
+
     /// Ends `cork` and writes what it held.
     #[napi(catch_unwind)]
     pub fn uncork(&self) {

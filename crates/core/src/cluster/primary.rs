@@ -117,6 +117,19 @@ impl Shared {
         envelope: Option<&str>,
         fd: Option<Arc<OwnedFd>>,
     ) -> Option<u64> {
+        self.send_cluster_in(id, msg, envelope, fd, false)
+    }
+
+    /// Like `send_cluster`; `in_place` for a message JS sends in its own order (see
+    /// `Channel::send_reporting`).
+    pub(crate) fn send_cluster_in(
+        &self,
+        id: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+        in_place: bool,
+    ) -> Option<u64> {
         let (ch, mode) = self.entry(id)?;
         if ch.is_closed() {
             return None;
@@ -127,7 +140,9 @@ impl Shared {
             v = handle_envelope(kind, v);
         }
         let bytes = encode(mode, &v);
-        ch.send(Payload::Vec(bytes), fd, None).ok().map(|_| seq)
+        ch.send_reporting(Payload::Vec(bytes), fd, None, false, false, in_place)
+            .ok()
+            .map(|_| seq)
     }
 }
 
@@ -224,7 +239,23 @@ impl Cluster {
             None => None,
         };
         let report = fd.is_some();
-        ch.send_reporting(Payload::Slice(frame), fd, token, report, cork)
+        ch.send_reporting(Payload::Slice(frame), fd, token, report, cork, true)
+    }
+
+    /// JS keeps back a message to worker `id` (behind a handle awaiting its answer): reserve
+    /// its place among what the engine sends meanwhile.
+    pub fn reserve(&self, id: u32) {
+        if let Some((ch, _)) = self.shared.entry(id) {
+            ch.reserve();
+        }
+    }
+
+    /// JS will not send a message it reserved a place for: the first place (a refused handle
+    /// it does not send again) or with `last` the last one (a kept message it dropped).
+    pub fn unreserve(&self, id: u32, last: bool) {
+        if let Some((ch, _)) = self.shared.entry(id) {
+            ch.unreserve(last);
+        }
     }
 
     /// Writes what corked sends to worker `id` left waiting.
@@ -240,7 +271,13 @@ impl Cluster {
     pub fn disconnect_worker(&self, id: u32) -> bool {
         let sent = self
             .shared
-            .send_cluster(id, Obj::cluster().with("act", "disconnect"), None, None)
+            .send_cluster_in(
+                id,
+                Obj::cluster().with("act", "disconnect"),
+                None,
+                None,
+                true,
+            )
             .is_some();
         let _ = self.shared.cmd.send(Command::Detach { id });
         sent

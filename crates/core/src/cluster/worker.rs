@@ -342,8 +342,8 @@ impl Reader {
         match cmd {
             "NODE_HANDLE_ACK" | "NODE_HANDLE_NACK" => {
                 // Release the send queue; tell JS when the handle was one it sent.
-                let sent_by_user = channel.handle_answered();
                 let nack = cmd == "NODE_HANDLE_NACK";
+                let sent_by_user = channel.handle_answered(nack);
                 if sent_by_user {
                     events.push(Event::HandleAnswered { id: self.id, nack });
                 }

@@ -2,6 +2,11 @@
 //! message that carries a descriptor is written, everything else waits until the peer answers
 //! `NODE_HANDLE_ACK` or `NODE_HANDLE_NACK`.
 //!
+//! The sender of a user handle (JS) keeps the messages sent after it until the answer, as Node
+//! does, to convert their handles then. So that the engine's own messages keep their place among
+//! them, JS reserves a place in this queue for each message it keeps (`reserve`) and fills the
+//! places in order when it sends them; a place not yet filled holds back everything after it.
+//!
 //! Writes are attempted at once from whichever thread sends (the JS thread for user messages,
 //! the engine thread for internal ones), exactly like libuv's try-write; whatever the socket does
 //! not take is queued and finished by the writer task on the engine thread. Reading is done by
@@ -44,6 +49,24 @@ struct OutFrame {
     /// The peer's answer to this frame's handle is reported to the sender (user sends).
     report_answer: bool,
     token: Option<u64>,
+    /// A place reserved for a message the sender keeps for now (see `reserve`): no data yet,
+    /// and nothing after it is written.
+    reserved: bool,
+}
+
+impl OutFrame {
+    fn reserved_place() -> OutFrame {
+        OutFrame {
+            data: Vec::new(),
+            offset: 0,
+            fd: None,
+            needs_ack: false,
+            control: false,
+            report_answer: false,
+            token: None,
+            reserved: true,
+        }
+    }
 }
 
 /// A queued send that finished (`error: None`) or was dropped because the channel failed.
@@ -89,6 +112,8 @@ struct WriteState {
     corked: bool,
     /// The buffer of the last frame written in full, kept for the next cork.
     spare: Vec<u8>,
+    /// Places reserved in `queue` and not filled yet.
+    reserved: usize,
 }
 
 impl WriteState {
@@ -151,7 +176,7 @@ impl Channel {
         fd: Option<Arc<OwnedFd>>,
         token: Option<u64>,
     ) -> Result<SendStatus, SendFailure> {
-        self.send_reporting(payload, fd, token, false, false)
+        self.send_reporting(payload, fd, token, false, false, false)
     }
 
     /// Like `send`; with `report`, `handle_answered` tells whether this frame's handle was the
@@ -162,6 +187,9 @@ impl Channel {
     /// on this channel) writes it together with the frames corked after it: one `sendmsg` for a
     /// burst, and no allocation once a buffer has been recycled. It is reported `Corked`; the
     /// caller promises to uncork before it yields.
+    ///
+    /// With `in_place`, the frame is the sender's next message in its own order: it fills the
+    /// first place reserved with `reserve`, if any.
     pub fn send_reporting(
         &self,
         payload: Payload<'_>,
@@ -169,16 +197,24 @@ impl Channel {
         token: Option<u64>,
         report: bool,
         cork: bool,
+        in_place: bool,
     ) -> Result<SendStatus, SendFailure> {
         let mut st = self.lock();
         if st.closed {
             return Err(SendFailure::Closed);
         }
+        // Where the frame goes: into the first reserved place when it fills one, else at the end.
+        let place = if in_place && st.reserved > 0 {
+            st.queue.iter().position(|f| f.reserved)
+        } else {
+            None
+        };
         let bytes: &[u8] = match &payload {
             Payload::Slice(s) => s,
             Payload::Vec(v) => v,
         };
-        let corkable = cork && fd.is_none() && token.is_none() && !bytes.is_empty();
+        let corkable =
+            cork && place.is_none() && fd.is_none() && token.is_none() && !bytes.is_empty();
         if st.corked && !(corkable && st.can_cork(bytes.len())) {
             // This frame can't join the cork: write what the cork holds first, in order.
             self.flush_corked(&mut st);
@@ -199,15 +235,30 @@ impl Channel {
                     control: false,
                     report_answer: false,
                     token: None,
+                    reserved: false,
                 });
             }
             return Ok(SendStatus::Corked);
         }
         let mut written = 0;
         let mut fd_sent = false;
-        if st.queue.is_empty() && !st.awaiting_ack {
+        let at_head = place.map_or(st.queue.is_empty(), |at| at == 0);
+        if at_head && !st.awaiting_ack {
             let pass = fd.as_deref().map(|f| f.as_fd());
-            match fdpass::send(self.fd(), &[IoSlice::new(bytes)], pass) {
+            let sent = fdpass::send(self.fd(), &[IoSlice::new(bytes)], pass);
+            let done = match &sent {
+                Ok(n) => *n == bytes.len() && !bytes.is_empty(),
+                Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+            };
+            if done {
+                // Written in full, or failed: the frame takes no place in the queue.
+                if let Some(at) = place {
+                    st.queue.remove(at);
+                    st.reserved -= 1;
+                    self.writer_wake.notify_one();
+                }
+            }
+            match sent {
                 Ok(n) => {
                     written = n;
                     fd_sent = fd.is_some() && n > 0;
@@ -215,7 +266,7 @@ impl Channel {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EPIPE))),
             }
-            if written == bytes.len() && !bytes.is_empty() {
+            if done {
                 if fd.is_some() {
                     st.awaiting_ack = true;
                     st.answer_wanted = report;
@@ -223,7 +274,8 @@ impl Channel {
                 return Ok(SendStatus::Written);
             }
         }
-        let behind_handle = if st.awaiting_ack || st.held_behind_handle > 0 {
+        let held = place.is_none() && (st.awaiting_ack || st.held_behind_handle > 0);
+        let behind_handle = if held {
             st.held_behind_handle += 1;
             Some(st.held_behind_handle)
         } else {
@@ -243,7 +295,7 @@ impl Channel {
         let report_answer = needs_ack && report;
         let remaining = data.len();
         st.queued_bytes += remaining;
-        st.queue.push_back(OutFrame {
+        let frame = OutFrame {
             data,
             offset: 0,
             fd: if fd_sent { None } else { fd },
@@ -251,7 +303,15 @@ impl Channel {
             control: false,
             report_answer,
             token,
-        });
+            reserved: false,
+        };
+        match place {
+            Some(at) => {
+                st.queue[at] = frame;
+                st.reserved -= 1;
+            }
+            None => st.queue.push_back(frame),
+        }
         let queued_bytes = st.queued_bytes;
         drop(st);
         self.writer_wake.notify_one();
@@ -304,6 +364,7 @@ impl Channel {
                         control: true,
                         report_answer: false,
                         token: None,
+                        reserved: false,
                     });
                     drop(st);
                     self.writer_wake.notify_one();
@@ -313,11 +374,7 @@ impl Channel {
                 Err(_) => return,
             }
         }
-        // After a partly written head and any earlier control frames.
-        let mut at = 0;
-        while at < st.queue.len() && (st.queue[at].control || (at == 0 && st.queue[0].offset > 0)) {
-            at += 1;
-        }
+        let at = Self::after_started(&st);
         st.queued_bytes += bytes.len();
         st.queue.insert(
             at,
@@ -329,6 +386,7 @@ impl Channel {
                 control: true,
                 report_answer: false,
                 token: None,
+                reserved: false,
             },
         );
         drop(st);
@@ -336,16 +394,64 @@ impl Channel {
     }
 
     /// The peer answered NODE_HANDLE_ACK or NODE_HANDLE_NACK: release the queue. Returns true
-    /// when the answered handle came from a send made with `report`.
-    pub fn handle_answered(&self) -> bool {
+    /// when the answered handle came from a send made with `report`; after a NACK of such a
+    /// handle, a place is reserved ahead of everything queued for the sender to send it again
+    /// (or to give the place up with `unreserve`), as Node sends a refused handle again first.
+    pub fn handle_answered(&self, nack: bool) -> bool {
         let mut st = self.lock();
         let was_awaiting = st.awaiting_ack;
         st.awaiting_ack = false;
         st.held_behind_handle = 0;
         let wanted = was_awaiting && std::mem::take(&mut st.answer_wanted);
+        if wanted && nack && !st.closed {
+            let at = Self::after_started(&st);
+            st.queue.insert(at, OutFrame::reserved_place());
+            st.reserved += 1;
+        }
         drop(st);
         self.writer_wake.notify_one();
         wanted
+    }
+
+    /// The first queue position that may go before the rest: after a partly written head and any
+    /// control frames queued earlier.
+    fn after_started(st: &WriteState) -> usize {
+        let mut at = 0;
+        while at < st.queue.len() && (st.queue[at].control || (at == 0 && st.queue[0].offset > 0)) {
+            at += 1;
+        }
+        at
+    }
+
+    /// Reserves a place at the end of the queue for a message the sender keeps back for now
+    /// (behind a handle awaiting its answer); its next send made `in_place` fills the first one.
+    pub fn reserve(&self) {
+        let mut st = self.lock();
+        if st.closed {
+            return;
+        }
+        if st.corked {
+            self.flush_corked(&mut st);
+        }
+        st.queue.push_back(OutFrame::reserved_place());
+        st.reserved += 1;
+    }
+
+    /// Gives up the first reserved place (or with `last`, the last one), letting what waits
+    /// behind it go.
+    pub fn unreserve(&self, last: bool) {
+        let mut st = self.lock();
+        let at = if last {
+            st.queue.iter().rposition(|f| f.reserved)
+        } else {
+            st.queue.iter().position(|f| f.reserved)
+        };
+        if let Some(at) = at {
+            st.queue.remove(at);
+            st.reserved -= 1;
+            drop(st);
+            self.writer_wake.notify_one();
+        }
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
@@ -386,6 +492,7 @@ impl Channel {
         st.queued_bytes = 0;
         st.corked = false;
         st.held_behind_handle = 0;
+        st.reserved = 0;
         st.queue
             .drain(..)
             .filter_map(|f| {
@@ -403,7 +510,9 @@ impl Channel {
         loop {
             match st.queue.front() {
                 None => return Flush::Idle,
-                Some(head) if st.awaiting_ack && !head.control => return Flush::Idle,
+                Some(head) if head.reserved || (st.awaiting_ack && !head.control) => {
+                    return Flush::Idle
+                }
                 Some(_) => {}
             }
             let res = {
@@ -416,6 +525,7 @@ impl Channel {
                     for (i, f) in st.queue.iter().enumerate() {
                         let stop = i > 0
                             && (f.fd.is_some()
+                                || f.reserved
                                 || st.queue[i - 1].needs_ack
                                 || (st.awaiting_ack && !f.control));
                         if iov.len() == MAX_IOV || stop {
@@ -568,7 +678,7 @@ mod tests {
     }
 
     fn cork(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
-        ch.send_reporting(Payload::Slice(bytes), None, None, false, true)
+        ch.send_reporting(Payload::Slice(bytes), None, None, false, true, false)
     }
 
     #[test]
@@ -622,10 +732,10 @@ mod tests {
         rt().block_on(async {
             let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
-            let st = ch.send_reporting(Payload::Slice(b"t\n"), None, Some(1), false, true);
+            let st = ch.send_reporting(Payload::Slice(b"t\n"), None, Some(1), false, true, false);
             assert_eq!(st, Ok(SendStatus::Written));
             let big = vec![b'x'; CORK_MAX_BYTES + 1];
-            let st = ch.send_reporting(Payload::Slice(&big), None, None, false, true);
+            let st = ch.send_reporting(Payload::Slice(&big), None, None, false, true, false);
             assert!(matches!(
                 st,
                 Ok(SendStatus::Written | SendStatus::Queued { .. })
@@ -634,7 +744,14 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let got = read_all(peer.as_fd(), &mut fds);
             assert_eq!(got.len(), 2 + big.len());
-            let st = ch.send_reporting(Payload::Slice(b"h\n"), Some(Arc::new(x)), None, true, true);
+            let st = ch.send_reporting(
+                Payload::Slice(b"h\n"),
+                Some(Arc::new(x)),
+                None,
+                true,
+                true,
+                false,
+            );
             assert_eq!(st, Ok(SendStatus::Written));
             assert_eq!(read_all(peer.as_fd(), &mut fds), b"h\n".to_vec());
             assert_eq!(fds.len(), 1);
@@ -688,10 +805,116 @@ mod tests {
                 b"{\"cmd\":\"NODE_HANDLE\"}\n".to_vec()
             );
             assert_eq!(fds.len(), 1);
-            ch.handle_answered();
+            ch.handle_answered(false);
             tokio::time::sleep(Duration::from_millis(20)).await;
             assert_eq!(read_all(peer.as_fd(), &mut fds), b"1\n2\n".to_vec());
             assert!(!ch.awaiting_ack());
+        });
+    }
+
+    /// A user handle (sent with `report`), written at once; returns a descriptor to pass.
+    fn user_handle_sent(ch: &Channel) -> Arc<OwnedFd> {
+        let (x, _y) = fdpass::stream_pair().expect("pair");
+        let fd = Arc::new(x);
+        let st = ch.send_reporting(
+            Payload::Slice(b"h\n"),
+            Some(fd.clone()),
+            None,
+            true,
+            false,
+            true,
+        );
+        assert_eq!(st, Ok(SendStatus::Written));
+        fd
+    }
+
+    fn user_send(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
+        ch.send_reporting(Payload::Slice(bytes), None, None, false, false, true)
+    }
+
+    async fn read_soon(peer: &OwnedFd, fds: &mut VecDeque<OwnedFd>) -> Vec<u8> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        read_all(peer.as_fd(), fds)
+    }
+
+    #[test]
+    fn kept_messages_keep_their_place_among_the_engines_own() {
+        rt().block_on(async {
+            let (ch, peer) = channel_with_writer();
+            let mut fds = VecDeque::new();
+            user_handle_sent(&ch);
+            ch.reserve();
+            ch.send(Payload::Slice(b"engine 1\n"), None, None)
+                .expect("queued");
+            ch.reserve();
+            ch.send(Payload::Slice(b"engine 2\n"), None, None)
+                .expect("queued");
+            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            // Answered: the first place is not filled yet, so nothing moves.
+            assert!(ch.handle_answered(false));
+            assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
+            // The first kept message is at the head: written at once, by the sender.
+            assert_eq!(user_send(&ch, b"user 1\n"), Ok(SendStatus::Written));
+            assert_eq!(user_send(&ch, b"user 2\n").map(|_| ()), Ok(()));
+            assert_eq!(
+                read_soon(&peer, &mut fds).await,
+                b"user 1\nengine 1\nuser 2\nengine 2\n".to_vec()
+            );
+            // No place left: a user send goes at the end again, and the engine's right after.
+            assert_eq!(user_send(&ch, b"user 3\n"), Ok(SendStatus::Written));
+            assert_eq!(read_soon(&peer, &mut fds).await, b"user 3\n".to_vec());
+        });
+    }
+
+    #[test]
+    fn a_refused_handle_goes_again_before_what_waited_for_it() {
+        rt().block_on(async {
+            let (ch, peer) = channel_with_writer();
+            let mut fds = VecDeque::new();
+            let fd = user_handle_sent(&ch);
+            ch.reserve();
+            ch.send(Payload::Slice(b"engine\n"), None, None)
+                .expect("queued");
+            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            assert_eq!(fds.len(), 1);
+            // NACK: a place ahead of everything is kept for the handle sent again.
+            assert!(ch.handle_answered(true));
+            assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
+            let st = ch.send_reporting(Payload::Slice(b"h\n"), Some(fd), None, true, false, true);
+            assert_eq!(st, Ok(SendStatus::Written));
+            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            assert_eq!(fds.len(), 2);
+            assert!(ch.handle_answered(false));
+            assert_eq!(user_send(&ch, b"user\n").map(|_| ()), Ok(()));
+            assert_eq!(read_soon(&peer, &mut fds).await, b"user\nengine\n".to_vec());
+        });
+    }
+
+    #[test]
+    fn places_given_up_let_what_waited_go() {
+        rt().block_on(async {
+            let (ch, peer) = channel_with_writer();
+            let mut fds = VecDeque::new();
+            user_handle_sent(&ch);
+            ch.reserve();
+            ch.send(Payload::Slice(b"engine 1\n"), None, None)
+                .expect("queued");
+            ch.reserve();
+            ch.send(Payload::Slice(b"engine 2\n"), None, None)
+                .expect("queued");
+            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            // A NACK the sender does not answer by sending again: it gives the front place up.
+            assert!(ch.handle_answered(true));
+            ch.unreserve(false);
+            assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
+            // The last kept message is dropped: its place (the last) goes, the first stays.
+            ch.unreserve(true);
+            assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
+            assert_eq!(user_send(&ch, b"user 1\n"), Ok(SendStatus::Written));
+            assert_eq!(
+                read_soon(&peer, &mut fds).await,
+                b"user 1\nengine 1\nengine 2\n".to_vec()
+            );
         });
     }
 
@@ -708,7 +931,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
             let mut fds = VecDeque::new();
             assert_eq!(read_all(peer.as_fd(), &mut fds), b"A\n".to_vec());
-            ch.handle_answered();
+            ch.handle_answered(false);
             tokio::time::sleep(Duration::from_millis(20)).await;
             assert_eq!(read_all(peer.as_fd(), &mut fds), b"B\n".to_vec());
             assert_eq!(fds.len(), 2, "one fd per message");

@@ -1,0 +1,63 @@
+'use strict';
+// One queue for everything the primary sends a worker: while a handle the primary sent waits for
+// the worker's NODE_HANDLE_ACK, later user messages and the primary's own cluster messages (here
+// a round-robin connection) wait in the order they were sent.
+//   The worker listens (round-robin) and then blocks its event loop for a while, so the ACK of
+//   the next handle is late. Meanwhile the primary sends: message 1 with a net.Server, message 2,
+//   a client connection to the worker's port, then message 3. The worker reports the order in
+//   which the messages and the connection reached it: 1, 2, connection, 3.
+//   node handle-internal-order.js [json|advanced]
+const net = require('node:net');
+const { cluster, obs, safety } = require('../helpers/observe');
+const { modeFromArgv } = require('./handle-common');
+
+safety(15000);
+const mode = modeFromArgv();
+const BLOCK_MS = 400;
+
+if (cluster.isPrimary) {
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  cluster.setupPrimary({ serialization: mode });
+  const worker = cluster.fork();
+  worker.on('message', (m) => {
+    if (m.port !== undefined) {
+      worker.send({ block: BLOCK_MS });
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        worker.send({ n: 1 }, server);
+        worker.send({ n: 2 });
+        const client = net.connect(m.port, '127.0.0.1');
+        let reply = '';
+        client.setEncoding('utf8');
+        client.on('data', (d) => { reply += d; });
+        client.on('end', () => obs('client got', { lane: 'client', reply }));
+        client.on('connect', () => setTimeout(() => worker.send({ n: 3 }), 100));
+      });
+      worker.on('exit', () => server.close());
+    } else if (m.order) {
+      obs('worker saw', { order: m.order.join(',') });
+      worker.disconnect();
+    }
+  });
+} else {
+  const order = [];
+  const report = () => {
+    if (order.length === 4) process.send({ order });
+  };
+  const server = net.createServer((c) => {
+    order.push('connection');
+    c.end('hello');
+    report();
+  });
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', (m, handle) => {
+    if (m.block) {
+      const until = Date.now() + m.block;
+      while (Date.now() < until);
+      return;
+    }
+    order.push(m.n);
+    if (handle) handle.close();
+    report();
+  });
+  cluster.worker.on('disconnect', () => server.close());
+}
