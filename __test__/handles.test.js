@@ -8,7 +8,7 @@
 // oracle) and rust-cluster, and their observations must be equal.
 const { describe, it } = require('node:test');
 const assert = require('node:assert');
-const { agree, agreeMeasured, events } = require('./helpers/oracle');
+const { agree, agreeMeasured, events, runScenario } = require('./helpers/oracle');
 
 const T = 20000;
 
@@ -102,6 +102,24 @@ describe('handles: queueing and order', { concurrency: 2 }, () => {
       assert.strictEqual(ev1(o, 'P:client', 'client got')[0].reply, 'hello');
     });
   }
+
+  // A refused handle: Node's primary sends it again wrapped in a second envelope, its worker
+  // answers that twice, and the second ACK trips an assertion that ends Node's primary. So this
+  // runs against Node only to see that; rust-cluster sends the message and handle again, ahead
+  // of what waited behind it.
+  it('a handle the worker refuses once goes again before what waited for it (handle-internal-order.js json nack)', async () => {
+    const [rust, node] = await Promise.all([
+      runScenario('handle-internal-order.js', 'rust', { args: ['json', 'nack'], timeoutMs: T }),
+      runScenario('handle-internal-order.js', 'node', { args: ['json', 'nack'], timeoutMs: T }),
+    ]);
+    assert.notStrictEqual(node.code, 0, `Node's primary was expected to die:\n${node.stdout}`);
+    assert.match(node.stderr, /ERR_INTERNAL_ASSERTION/);
+    assert.deepStrictEqual(rust.problems, [], rust.stderr);
+    assert.strictEqual(rust.code, 0, rust.stderr);
+    assert.strictEqual(events(rust.streams, 'P', 'worker saw')[0].order, '1,1,2,connection,3');
+    assert.strictEqual(events(rust.streams, 'P:client', 'client got')[0].reply, 'hello');
+    assert.strictEqual(events(rust.streams, 'P:own', 'closed by the worker').length, 1);
+  });
 
   it('both directions passing handles at the same time (handle-order.js json both)', async (t) => {
     const o = await agree(t, 'handle-order.js', { args: ['json', 'both'], timeoutMs: T });

@@ -6,7 +6,9 @@
 //   the next handle is late. Meanwhile the primary sends: message 1 with a net.Server, message 2,
 //   a client connection to the worker's port, then message 3. The worker reports the order in
 //   which the messages and the connection reached it: 1, 2, connection, 3.
-//   node handle-internal-order.js [json|advanced]
+//   Part 'nack': message 1 carries a net.Socket instead, and the worker refuses it once (it
+//   turns its first NODE_HANDLE_ACK into a NACK), so the primary sends it again before the rest.
+//   node handle-internal-order.js [json|advanced] [order|nack]
 const net = require('node:net');
 const { cluster, obs, safety } = require('../helpers/observe');
 const { modeFromArgv } = require('./handle-common');
@@ -14,6 +16,7 @@ const { modeFromArgv } = require('./handle-common');
 safety(15000);
 const mode = modeFromArgv();
 const BLOCK_MS = 400;
+const part = process.argv[3] || 'order';
 
 if (cluster.isPrimary) {
   cluster.schedulingPolicy = cluster.SCHED_RR;
@@ -23,7 +26,18 @@ if (cluster.isPrimary) {
     if (m.port !== undefined) {
       worker.send({ block: BLOCK_MS });
       const server = net.createServer().listen(0, '127.0.0.1', () => {
-        worker.send({ n: 1 }, server);
+        if (part === 'nack') {
+          // A connection of the primary's own, its server side passed to the worker.
+          server.once('connection', (socket) => sendRest(socket));
+          net.connect(server.address().port, '127.0.0.1').on('close', () => {
+            obs('closed by the worker', { lane: 'own' });
+          });
+        } else {
+          sendRest(server);
+        }
+      });
+      const sendRest = (handle) => {
+        worker.send({ n: 1 }, handle);
         worker.send({ n: 2 });
         const client = net.connect(m.port, '127.0.0.1');
         let reply = '';
@@ -31,7 +45,7 @@ if (cluster.isPrimary) {
         client.on('data', (d) => { reply += d; });
         client.on('end', () => obs('client got', { lane: 'client', reply }));
         client.on('connect', () => setTimeout(() => worker.send({ n: 3 }), 100));
-      });
+      };
       worker.on('exit', () => server.close());
     } else if (m.order) {
       obs('worker saw', { order: m.order.join(',') });
@@ -40,9 +54,21 @@ if (cluster.isPrimary) {
   });
 } else {
   const order = [];
+  const expected = part === 'nack' ? 5 : 4;
   const report = () => {
-    if (order.length === 4) process.send({ order });
+    if (order.length === expected) process.send({ order });
   };
+  if (part === 'nack') {
+    const send = process._send;
+    let refused = false;
+    process._send = function refuseOnce(message, ...rest) {
+      if (!refused && message && message.cmd === 'NODE_HANDLE_ACK') {
+        refused = true;
+        return send.call(this, { cmd: 'NODE_HANDLE_NACK' }, ...rest);
+      }
+      return send.call(this, message, ...rest);
+    };
+  }
   const server = net.createServer((c) => {
     order.push('connection');
     c.end('hello');
@@ -56,7 +82,8 @@ if (cluster.isPrimary) {
       return;
     }
     order.push(m.n);
-    if (handle) handle.close();
+    if (handle instanceof net.Socket) handle.destroy();
+    else if (handle) handle.close();
     report();
   });
   cluster.worker.on('disconnect', () => server.close());

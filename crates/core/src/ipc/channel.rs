@@ -245,28 +245,19 @@ impl Channel {
         let at_head = place.map_or(st.queue.is_empty(), |at| at == 0);
         if at_head && !st.awaiting_ack {
             let pass = fd.as_deref().map(|f| f.as_fd());
-            let sent = fdpass::send(self.fd(), &[IoSlice::new(bytes)], pass);
-            let done = match &sent {
-                Ok(n) => *n == bytes.len() && !bytes.is_empty(),
-                Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-            };
-            if done {
-                // Written in full, or failed: the frame takes no place in the queue.
-                if let Some(at) = place {
-                    st.queue.remove(at);
-                    st.reserved -= 1;
-                    self.writer_wake.notify_one();
-                }
-            }
-            match sent {
+            match fdpass::send(self.fd(), &[IoSlice::new(bytes)], pass) {
                 Ok(n) => {
                     written = n;
                     fd_sent = fd.is_some() && n > 0;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EPIPE))),
+                Err(e) => {
+                    self.take_place(&mut st, place);
+                    return Err(SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EPIPE)));
+                }
             }
-            if done {
+            if written == bytes.len() && !bytes.is_empty() {
+                self.take_place(&mut st, place);
                 if fd.is_some() {
                     st.awaiting_ack = true;
                     st.answer_wanted = report;
@@ -411,6 +402,16 @@ impl Channel {
         drop(st);
         self.writer_wake.notify_one();
         wanted
+    }
+
+    /// A frame meant for the reserved place at `place` needs no room in the queue (written in
+    /// full at once, or failed): the place goes, and what waited behind it may follow.
+    fn take_place(&self, st: &mut WriteState, place: Option<usize>) {
+        if let Some(at) = place {
+            st.queue.remove(at);
+            st.reserved -= 1;
+            self.writer_wake.notify_one();
+        }
     }
 
     /// The first queue position that may go before the rest: after a partly written head and any
