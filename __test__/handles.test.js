@@ -121,6 +121,25 @@ describe('handles: queueing and order', { concurrency: 2 }, () => {
     assert.strictEqual(events(rust.streams, 'P:own', 'closed by the worker').length, 1);
   });
 
+  // A kept message that throws when its turn comes: Node drops everything queued behind it,
+  // the round-robin connection included (its client is never answered); rust-cluster drops the
+  // user's messages behind it the same way, and the engine's connection still goes.
+  it('a kept message that cannot be serialized when its turn comes (handle-internal-order.js json throw)', async () => {
+    const [rust, node] = await Promise.all([
+      runScenario('handle-internal-order.js', 'rust', { args: ['json', 'throw'], timeoutMs: T }),
+      runScenario('handle-internal-order.js', 'node', { args: ['json', 'throw'], timeoutMs: T }),
+    ]);
+    for (const run of [rust, node]) {
+      assert.deepStrictEqual(run.problems, [], run.stderr);
+      assert.strictEqual(run.code, 0, run.stderr);
+      assert.deepStrictEqual(events(run.streams, 'P', 'uncaught'), [{ ev: 'uncaught', name: 'TypeError' }]);
+    }
+    assert.strictEqual(events(node.streams, 'P', 'worker saw')[0].order, '1,4');
+    assert.strictEqual(events(node.streams, 'P:client', 'client got')[0].reply, 'nothing in 1.5 s');
+    assert.strictEqual(events(rust.streams, 'P', 'worker saw')[0].order, '1,connection,4');
+    assert.strictEqual(events(rust.streams, 'P:client', 'client got')[0].reply, 'hello');
+  });
+
   it('both directions passing handles at the same time (handle-order.js json both)', async (t) => {
     const o = await agree(t, 'handle-order.js', { args: ['json', 'both'], timeoutMs: T });
     const expected = { count: 200, order: 'in order', kinds: 'S-'.repeat(100) };

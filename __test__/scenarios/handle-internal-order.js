@@ -8,7 +8,10 @@
 //   which the messages and the connection reached it: 1, 2, connection, 3.
 //   Part 'nack': message 1 carries a net.Socket instead, and the worker refuses it once (it
 //   turns its first NODE_HANDLE_ACK into a NACK), so the primary sends it again before the rest.
-//   node handle-internal-order.js [json|advanced] [order|nack]
+//   Part 'throw' (json): message 2 holds a BigInt, which JSON cannot serialize when its turn
+//   comes after the ACK. The primary's uncaughtException listener sees the TypeError; message 3,
+//   kept behind it, is dropped; the client waits up to 1.5 s for a reply; then message 4 goes.
+//   node handle-internal-order.js [json|advanced] [order|nack|throw]
 const net = require('node:net');
 const { cluster, obs, safety } = require('../helpers/observe');
 const { modeFromArgv } = require('./handle-common');
@@ -17,10 +20,12 @@ safety(15000);
 const mode = modeFromArgv();
 const BLOCK_MS = 400;
 const part = process.argv[3] || 'order';
+const LAST = part === 'throw' ? 4 : 3;
 
 if (cluster.isPrimary) {
   cluster.schedulingPolicy = cluster.SCHED_RR;
   cluster.setupPrimary({ serialization: mode });
+  if (part === 'throw') process.on('uncaughtException', (e) => obs('uncaught', { name: e.name }));
   const worker = cluster.fork();
   worker.on('message', (m) => {
     if (m.port !== undefined) {
@@ -38,13 +43,21 @@ if (cluster.isPrimary) {
       });
       const sendRest = (handle) => {
         worker.send({ n: 1 }, handle);
-        worker.send({ n: 2 });
+        worker.send(part === 'throw' ? { n: 2, big: 1n } : { n: 2 });
         const client = net.connect(m.port, '127.0.0.1');
         let reply = '';
         client.setEncoding('utf8');
         client.on('data', (d) => { reply += d; });
         client.on('end', () => obs('client got', { lane: 'client', reply }));
         client.on('connect', () => setTimeout(() => worker.send({ n: 3 }), 100));
+        if (part === 'throw') {
+          const giveUp = setTimeout(() => {
+            obs('client got', { lane: 'client', reply: 'nothing in 1.5 s' });
+            client.destroy();
+          }, 1500);
+          client.on('end', () => clearTimeout(giveUp));
+          client.on('close', () => worker.send({ n: 4 }));
+        }
       };
       worker.on('exit', () => server.close());
     } else if (m.order) {
@@ -54,9 +67,8 @@ if (cluster.isPrimary) {
   });
 } else {
   const order = [];
-  const expected = part === 'nack' ? 5 : 4;
   const report = () => {
-    if (order.length === expected) process.send({ order });
+    if (order[order.length - 1] === LAST) process.send({ order });
   };
   if (part === 'nack') {
     const send = process._send;
