@@ -838,19 +838,28 @@ mod tests {
         read_all(peer.as_fd(), fds)
     }
 
+    /// A user handle is written; then a place is reserved, the engine queues a frame, and again.
+    /// Returns the handle's descriptor.
+    async fn two_kept_behind_a_handle(
+        ch: &Channel,
+        peer: &OwnedFd,
+        fds: &mut VecDeque<OwnedFd>,
+    ) -> Arc<OwnedFd> {
+        let fd = user_handle_sent(ch);
+        for engine in [&b"engine 1\n"[..], b"engine 2\n"] {
+            ch.reserve();
+            ch.send(Payload::Slice(engine), None, None).expect("queued");
+        }
+        assert_eq!(read_soon(peer, fds).await, b"h\n".to_vec());
+        fd
+    }
+
     #[test]
     fn kept_messages_keep_their_place_among_the_engines_own() {
         rt().block_on(async {
             let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
-            user_handle_sent(&ch);
-            ch.reserve();
-            ch.send(Payload::Slice(b"engine 1\n"), None, None)
-                .expect("queued");
-            ch.reserve();
-            ch.send(Payload::Slice(b"engine 2\n"), None, None)
-                .expect("queued");
-            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            two_kept_behind_a_handle(&ch, &peer, &mut fds).await;
             // Answered: the first place is not filled yet, so nothing moves.
             assert!(ch.handle_answered(false));
             assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
@@ -872,11 +881,7 @@ mod tests {
         rt().block_on(async {
             let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
-            let fd = user_handle_sent(&ch);
-            ch.reserve();
-            ch.send(Payload::Slice(b"engine\n"), None, None)
-                .expect("queued");
-            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            let fd = two_kept_behind_a_handle(&ch, &peer, &mut fds).await;
             assert_eq!(fds.len(), 1);
             // NACK: a place ahead of everything is kept for the handle sent again.
             assert!(ch.handle_answered(true));
@@ -886,8 +891,13 @@ mod tests {
             assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
             assert_eq!(fds.len(), 2);
             assert!(ch.handle_answered(false));
-            assert_eq!(user_send(&ch, b"user\n").map(|_| ()), Ok(()));
-            assert_eq!(read_soon(&peer, &mut fds).await, b"user\nengine\n".to_vec());
+            for user in [&b"user 1\n"[..], b"user 2\n"] {
+                assert_eq!(user_send(&ch, user).map(|_| ()), Ok(()));
+            }
+            assert_eq!(
+                read_soon(&peer, &mut fds).await,
+                b"user 1\nengine 1\nuser 2\nengine 2\n".to_vec()
+            );
         });
     }
 
@@ -896,14 +906,7 @@ mod tests {
         rt().block_on(async {
             let (ch, peer) = channel_with_writer();
             let mut fds = VecDeque::new();
-            user_handle_sent(&ch);
-            ch.reserve();
-            ch.send(Payload::Slice(b"engine 1\n"), None, None)
-                .expect("queued");
-            ch.reserve();
-            ch.send(Payload::Slice(b"engine 2\n"), None, None)
-                .expect("queued");
-            assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
+            two_kept_behind_a_handle(&ch, &peer, &mut fds).await;
             // A NACK the sender does not answer by sending again: it gives the front place up.
             assert!(ch.handle_answered(true));
             ch.unreserve(false);
