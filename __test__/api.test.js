@@ -11,6 +11,9 @@ describe('API surface', { concurrency: 3 }, () => {
     assert.deepStrictEqual([p.isPrimary, p.isMaster, p.isWorker, p.worker], [true, true, false, '<undefined>']);
     const [w] = events(oracle, 'W1', 'worker');
     assert.deepStrictEqual([w.isPrimary, w.isMaster, w.isWorker, w.id], [false, false, true, 1]);
+    const [c] = events(oracle, 'P', 'channel after fork');
+    assert.deepStrictEqual([c.own, c.listed, c.isEventEmitter, c.fdIsSocket, c.same], [true, true, true, true, true]);
+    assert.strictEqual(events(oracle, 'P', 'channel after disconnect')[0].value, 'null');
   });
 
   for (const mode of ['kill', 'exit3']) {

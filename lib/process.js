@@ -41,6 +41,7 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this._pendingMessage = null;
   this._channelOpen = false;
   this._closedByUs = false; // our end of the channel was closed (disconnect())
+  defineChannel(this);
 }
 
 Object.setPrototypeOf(WorkerProcess.prototype, ChildProcess.prototype);
@@ -429,29 +430,51 @@ WorkerProcess.prototype._keepsAlive = function _keepsAlive() {
   return (running && this._processRef !== false) || (this._channelOpen && this._channelRef !== false);
 };
 
-// The channel object: its socket belongs to the engine, so it offers ref()/unref() (and fd
-// -1); enough for code that unrefs the channel to let the primary exit.
-Object.defineProperty(WorkerProcess.prototype, 'channel', {
-  configurable: true,
-  enumerable: false,
-  get() {
-    if (!this._channelOpen) return undefined;
-    if (!this._channelObject) {
-      const proc = this;
-      this._channelObject = {
-        fd: -1,
-        ref() {
-          proc._channelRef = true;
-          if (proc._onRefChange) proc._onRefChange();
-        },
-        unref() {
-          proc._channelRef = false;
-          if (proc._onRefChange) proc._onRefChange();
-        },
-      };
-    }
-    return this._channelObject;
-  },
-});
+// `worker.process.channel`, shaped like Node's (an EventEmitter with ref(), unref() and the
+// descriptor number as `fd`); the socket itself belongs to the engine. ref()/unref() decide
+// whether the open channel keeps the primary alive. null once the channel is closed, as in Node.
+const kProc = Symbol('rustCluster.process');
+class Channel extends EventEmitter {
+  constructor(proc) {
+    super();
+    this[kProc] = proc;
+  }
+
+  get fd() {
+    const proc = this[kProc];
+    const fd = proc[kEngine].channelFd(proc[kId]);
+    return fd < 0 ? undefined : fd;
+  }
+
+  ref() {
+    this[kProc]._setChannelRef(true);
+  }
+
+  unref() {
+    this[kProc]._setChannelRef(false);
+  }
+}
+
+WorkerProcess.prototype._setChannelRef = function _setChannelRef(on) {
+  this._channelRef = on;
+  if (this._onRefChange) this._onRefChange();
+};
+
+// An own, enumerable property of each worker.process, as Node assigns it (and assignable).
+function defineChannel(proc) {
+  let channel = null;
+  Object.defineProperty(proc, 'channel', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (!proc._channelOpen) return null;
+      if (channel === null) channel = new Channel(proc);
+      return channel;
+    },
+    set(value) {
+      Object.defineProperty(proc, 'channel', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
 
 module.exports = { WorkerProcess, kEngine, kId };

@@ -146,6 +146,12 @@ impl Engine {
         self.cluster.unreserve(id, last);
     }
 
+    /// The descriptor number of worker `id`'s channel (the engine owns it), or -1 once closed.
+    #[napi(catch_unwind)]
+    pub fn channel_fd(&self, id: u32) -> i32 {
+        self.cluster.channel_fd(id).unwrap_or(-1)
+    }
+
     /// Ends `cork` and writes what it held.
     #[napi(catch_unwind)]
     pub fn uncork(&self) {

@@ -2,6 +2,7 @@
 // The public API as seen from the primary and from a worker: flags,
 // constants, types of methods, the Worker class, and what is absent where.
 const EventEmitter = require('node:events');
+const fs = require('node:fs');
 const { cluster, obs, safety } = require('../helpers/observe');
 
 safety();
@@ -26,10 +27,26 @@ if (cluster.isPrimary) {
     workers: Object.keys(cluster.workers), sameObject: cluster.workers[1] === w,
     workerStillUndefined: cluster.worker,
   });
+  // worker.process.channel: an own property, an EventEmitter with ref/unref and a descriptor
+  // number; null once the channel is closed.
+  const channel = () => {
+    const c = w.process.channel;
+    if (c === null || c === undefined) return { value: String(c) };
+    return {
+      own: Object.prototype.hasOwnProperty.call(w.process, 'channel'),
+      listed: Object.keys(w.process).includes('channel'),
+      isEventEmitter: c instanceof EventEmitter,
+      fdIsSocket: Number.isInteger(c.fd) && c.fd > 2 && fs.fstatSync(c.fd).isSocket(),
+      types: types(c, ['ref', 'unref']),
+      same: c === w.process.channel,
+    };
+  };
+  obs('channel after fork', channel());
   w.on('message', (msg) => {
     obs('message', { msg });
     w.disconnect();
   });
+  w.on('disconnect', () => obs('channel after disconnect', channel()));
   w.on('exit', (code, signal) => obs('exit', { code, signal, workers: Object.keys(cluster.workers) }));
 } else {
   const me = cluster.worker;

@@ -258,6 +258,16 @@ impl Cluster {
         }
     }
 
+    /// The descriptor number of the primary's end of worker `id`'s channel, while it is open
+    /// (what `worker.process.channel.fd` shows; the engine keeps owning it).
+    pub fn channel_fd(&self, id: u32) -> Option<i32> {
+        let (ch, _) = self.shared.entry(id)?;
+        if ch.is_closed() {
+            return None;
+        }
+        Some(std::os::fd::AsRawFd::as_raw_fd(&ch.fd()))
+    }
+
     /// Writes what corked sends to worker `id` left waiting.
     pub fn uncork(&self, id: u32) {
         if let Some((ch, _)) = self.shared.entry(id) {
