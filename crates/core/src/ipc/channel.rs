@@ -112,7 +112,8 @@ struct WriteState {
     corked: bool,
     /// The buffer of the last frame written in full, kept for the next cork.
     spare: Vec<u8>,
-    /// Places reserved in `queue` and not filled yet.
+    /// Places reserved in `queue` and not filled yet: counted so that a send need not search
+    /// the queue for one while there is none.
     reserved: usize,
 }
 
@@ -404,8 +405,8 @@ impl Channel {
         wanted
     }
 
-    /// A frame meant for the reserved place at `place` needs no room in the queue (written in
-    /// full at once, or failed): the place goes, and what waited behind it may follow.
+    /// The reserved place at `place` goes (its frame was written at once or failed, or the
+    /// sender gave it up), and what waited behind it may follow.
     fn take_place(&self, st: &mut WriteState, place: Option<usize>) {
         if let Some(at) = place {
             st.queue.remove(at);
@@ -447,12 +448,7 @@ impl Channel {
         } else {
             st.queue.iter().position(|f| f.reserved)
         };
-        if let Some(at) = at {
-            st.queue.remove(at);
-            st.reserved -= 1;
-            drop(st);
-            self.writer_wake.notify_one();
-        }
+        self.take_place(&mut st, at);
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
