@@ -292,7 +292,7 @@ cluster.fork = function fork(env) {
 
   if (workerProcess.pid !== undefined) {
     live.set(id, worker);
-    workerProcess._onRefChange = updateRef;
+    workerProcess._watchRefs(updateRef);
     updateRef();
   }
   process.nextTick(() => cluster.emit('fork', worker));
@@ -498,7 +498,7 @@ function dispatch(ev) {
     return;
   }
   const proc = worker.process;
-  if (proc._closedByUs && readFromChannel.has(ev.type)) {
+  if (proc._closedByUs() && readFromChannel.has(ev.type)) {
     // Our end is closed: as in Node, what the worker wrote is no longer read.
     if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
     return;
@@ -572,7 +572,7 @@ function dispatch(ev) {
 }
 
 function maybeForget(worker) {
-  if (worker.isDead() && !worker.process._channelOpen) live.delete(worker.id);
+  if (worker.isDead() && !worker.process._channelOpen()) live.delete(worker.id);
 }
 
 module.exports = cluster;

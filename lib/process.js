@@ -4,6 +4,7 @@
 // ChildProcess constructor itself is never run (nothing here spawns through child_process).
 
 const EventEmitter = require('events');
+const util = require('util');
 const net = require('net');
 const dgram = require('dgram');
 const { ChildProcess } = require('child_process');
@@ -12,15 +13,37 @@ const { encodeFrame } = require('./serialization.js');
 const { getSocketList } = require('./socket-list.js');
 
 const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
-const kEngine = Symbol('rustCluster.engine');
-const kId = Symbol('rustCluster.id');
+const kState = Symbol('rustCluster.state');
 
 let nextToken = 1;
 
+// Node's ChildProcess keeps its native process in `_handle`, an object of class Process.
+class Process {
+  constructor(pid) {
+    this.pid = pid;
+  }
+}
+
+// The own properties are Node's, in Node's order (Object.keys, for...in and util.inspect show the
+// same); the engine's state is kept under a symbol, out of sight.
 function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   EventEmitter.call(this);
-  this[kEngine] = engine;
-  this[kId] = id;
+  Object.defineProperty(this, kState, {
+    value: {
+      engine,
+      id,
+      serialization,
+      pending: new Map(), // send token -> callback
+      channelOpen: false,
+      closedByUs: false, // our end of the channel was closed (disconnect())
+      disconnectRequested: false,
+      processRef: true,
+      channelRef: true,
+      watchingInternal: false,
+      onRefChange: null,
+      socketLists: null,
+    },
+  });
   this._closesNeeded = 1;
   this._closesGot = 0;
   this.connected = false;
@@ -35,34 +58,62 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this.stdout = null;
   this.stderr = null;
   this.stdio = [];
-  this._serialization = serialization;
-  this._pending = new Map(); // send token -> callback
+  this.channel = null;
+  Object.defineProperty(this, '_channel', {
+    configurable: true,
+    enumerable: false,
+    get: deprecatedChannelGet,
+    set: deprecatedChannelSet,
+  });
   this._handleQueue = null;
   this._pendingMessage = null;
-  this._channelOpen = false;
-  this._closedByUs = false; // our end of the channel was closed (disconnect())
-  defineChannel(this);
+  this.send = procSend;
+  this._send = procInternalSend;
+  this.disconnect = procDisconnect;
+  this._disconnect = procCloseChannel;
 }
+
+const DEP0129 = ['_channel is deprecated. Use ChildProcess.channel instead.', 'DEP0129'];
+const deprecatedChannelGet = util.deprecate(function () { return this.channel; }, ...DEP0129);
+const deprecatedChannelSet = util.deprecate(function (value) { this.channel = value; }, ...DEP0129);
 
 Object.setPrototypeOf(WorkerProcess.prototype, ChildProcess.prototype);
 Object.setPrototypeOf(WorkerProcess, ChildProcess);
+// As in Node, `worker.process.constructor` is ChildProcess (util.inspect names it so too).
+Object.defineProperty(WorkerProcess.prototype, 'constructor', {
+  configurable: true, writable: true, enumerable: false, value: ChildProcess,
+});
+
+// Methods of rust-cluster's own (called by lib/primary.js) are not enumerable, so for...in over a
+// worker.process lists what it lists in Node.
+function internal(fn) {
+  Object.defineProperty(WorkerProcess.prototype, fn.name, { configurable: true, writable: true, value: fn });
+}
+
+// Node's ChildProcess has send, _send, disconnect and _disconnect as own properties holding
+// anonymous functions.
+function anonymous(fn) {
+  Object.defineProperty(fn, 'name', { value: '' });
+  return fn;
+}
 
 // Internal messages reach JS only while something listens for them: the engine is told when the
 // first 'internalMessage' listener arrives and when the last one leaves. The listener methods are
 // wrapped rather than watched through 'newListener', which would show in eventNames() and be
-// lost to removeAllListeners().
-const kWatching = Symbol('rustCluster.watchingInternal');
+// lost to removeAllListeners(). They are enumerable, as EventEmitter's own are.
 function syncInternalWatch(proc) {
+  const state = proc[kState];
   const on = proc.listenerCount('internalMessage') > 0;
-  if (on === Boolean(proc[kWatching])) return;
-  proc[kWatching] = on;
-  proc[kEngine].watchInternal(proc[kId], on);
+  if (on === state.watchingInternal) return;
+  state.watchingInternal = on;
+  state.engine.watchInternal(state.id, on);
 }
 for (const name of ['addListener', 'on', 'prependListener', 'removeListener', 'off', 'removeAllListeners']) {
   const base = EventEmitter.prototype[name];
   Object.defineProperty(WorkerProcess.prototype, name, {
     configurable: true,
     writable: true,
+    enumerable: true,
     value: { [name](type) {
       // apply, not call: removeAllListeners() tells "all" from "undefined" by arguments.length.
       const result = Reflect.apply(base, this, arguments);
@@ -80,12 +131,12 @@ function maybeClose(proc) {
 }
 
 // Called once the engine spawned the process: wire stdio streams and the channel.
-WorkerProcess.prototype._attach = function _attach(pid, stdioFds, stdioSpec) {
+internal(function _attach(pid, stdioFds, stdioSpec) {
   this.pid = pid;
-  this._handle = { pid };
+  this._handle = new Process(pid);
   this.connected = true;
-  this._channelOpen = true;
   this._closesNeeded++; // the channel
+  openChannel(this);
   const streams = [];
   for (let i = 0; i < stdioSpec.length; i++) {
     const fd = stdioFds[i];
@@ -105,7 +156,7 @@ WorkerProcess.prototype._attach = function _attach(pid, stdioFds, stdioSpec) {
   this.stdin = streams[0] || null;
   this.stdout = streams[1] || null;
   this.stderr = streams[2] || null;
-};
+});
 
 // The channel reached end-of-file, or was closed by us (`byUs`): like Node, `connected` turns
 // false at once. After an end seen by the engine, 'disconnect' follows on the next tick and the
@@ -113,51 +164,64 @@ WorkerProcess.prototype._attach = function _attach(pid, stdioFds, stdioSpec) {
 // disconnect(), as Node's does), 'disconnect' is emitted at once and the channel never counts
 // towards 'close': Node counts it only when it reads the end of the stream, which it no longer
 // does once it closed the channel itself, so that process never emits 'close'.
-WorkerProcess.prototype._onChannelClosed = function _onChannelClosed(byUs = false) {
-  if (!this._channelOpen) return;
-  this._channelOpen = false;
+internal(function _onChannelClosed(byUs = false) {
+  const state = this[kState];
+  if (!state.channelOpen) return;
+  state.channelOpen = false;
   this.connected = false;
-  for (const [, cb] of this._pending) process.nextTick(cb, errors.ipcChannelClosed());
-  this._pending.clear();
+  this.channel = null;
+  for (const [, cb] of state.pending) process.nextTick(cb, errors.ipcChannelClosed());
+  state.pending.clear();
   if (byUs) {
     this.emit('disconnect');
     return;
   }
   process.nextTick(() => this.emit('disconnect'));
   maybeClose(this);
-};
+});
 
 // A spawn that failed with ENOENT/EACCES/EAGAIN: Node still opened the channel, reports the error
 // through an exit code of -errno (no 'exit' event), then sees the channel end.
-WorkerProcess.prototype._failSpawn = function _failSpawn(err) {
+internal(function _failSpawn(err) {
   this.connected = true;
-  this._channelOpen = true;
   this._closesNeeded++;
+  openChannel(this);
   process.nextTick(() => {
     this.exitCode = err.errno;
     this.emit('error', err);
     maybeClose(this);
   });
   setImmediate(() => this._onChannelClosed());
-};
+});
 
-WorkerProcess.prototype._onExit = function _onExit(code, signal) {
+internal(function _onExit(code, signal) {
   if (signal) this.signalCode = signal;
   else this.exitCode = code;
   this._handle = null;
   if (this.stdin) this.stdin.destroy();
   this.emit('exit', this.exitCode, this.signalCode);
   maybeClose(this);
-};
+});
 
-WorkerProcess.prototype._onSendDone = function _onSendDone(token, error) {
-  const cb = this._pending.get(token);
+internal(function _onSendDone(token, error) {
+  const pending = this[kState].pending;
+  const cb = pending.get(token);
   if (!cb) return;
-  this._pending.delete(token);
+  pending.delete(token);
   if (error === undefined) cb(null);
   else if (error === 'closed') cb(errors.ipcChannelClosed());
   else cb(errors.errnoException(error, 'write'));
-};
+});
+
+// Whether our end of the channel was closed by disconnect(): what the worker wrote after that is
+// not read, as in Node.
+internal(function _closedByUs() {
+  return this[kState].closedByUs;
+});
+
+internal(function _channelOpen() {
+  return this[kState].channelOpen;
+});
 
 // --- sending, with handles --------------------------------------------------------------------
 // As in Node: a message with a handle goes out in a NODE_HANDLE envelope carrying the handle's
@@ -193,18 +257,15 @@ const nop = () => {};
 
 // The native handle each kind of object sends (Node's handle conversion, sending side).
 const conversion = {
-  'net.Native': { send: (message, handle) => handle },
-  'net.Server': { send: (message, server) => server._handle },
+  'net.Native': { send: (proc, message, handle) => handle },
+  'net.Server': { send: (proc, message, server) => server._handle },
   'net.Socket': {
-    send(message, socket, options) {
-      // `this` is the WorkerProcess.
+    send(proc, message, socket, options) {
       if (!socket._handle) return undefined;
       if (socket.server) {
         // The server now counts this socket through the worker (getConnections, close).
         message.key = socket.server._connectionKey;
-        const firstTime = !(this._socketLists && this._socketLists.send.has(message.key));
-        const list = getSocketList('send', this, message.key);
-        if (firstTime) socket.server._setupWorker(list);
+        getSocketList('send', proc, message.key, (list) => socket.server._setupWorker(list));
         if (!options.keepOpen) socket.server._connections--;
       }
       const handle = socket._handle;
@@ -222,16 +283,16 @@ const conversion = {
     },
   },
   'dgram.Socket': {
-    send(message, socket) {
+    send(proc, message, socket) {
       message.dgramType = socket.type;
       const state = dgramState(socket);
       return state && state.handle;
     },
   },
-  'dgram.Native': { send: (message, handle) => handle },
+  'dgram.Native': { send: (proc, message, handle) => handle },
 };
 
-WorkerProcess.prototype.send = function send(message, handle, options, callback) {
+const procSend = anonymous(function (message, handle, options, callback) {
   if (typeof handle === 'function') {
     callback = handle;
     handle = undefined;
@@ -248,42 +309,47 @@ WorkerProcess.prototype.send = function send(message, handle, options, callback)
   if (typeof callback === 'function') process.nextTick(callback, ex);
   else process.nextTick(() => this.emit('error', ex));
   return false;
-};
+});
+
+const procInternalSend = anonymous(function (message, handle, options, callback) {
+  return sendMessage(this, message, handle, options, callback, false);
+});
 
 // `placed`: the message was kept back before and its place in the engine's queue is reserved.
-WorkerProcess.prototype._send = function _send(message, handle, options, callback, placed) {
+function sendMessage(proc, message, handle, options, callback, placed) {
   if (message === undefined) throw errors.missingArgs('message');
   const t = typeof message;
   if (t !== 'string' && t !== 'object' && t !== 'number' && t !== 'boolean') {
     throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
   }
+  const state = proc[kState];
   let conv = null;
   let native = null;
   if (handle) {
     const type = handleType(handle);
     if (type === null) throw errors.invalidHandleType();
     const envelope = { cmd: 'NODE_HANDLE', type, msg: message };
-    if (this._handleQueue) return this._keepBack({ callback, handle, options, message }, placed);
+    if (proc._handleQueue) return keepBack(proc, { callback, handle, options, message }, placed);
     conv = conversion[type];
-    native = conv.send.call(this, envelope, handle, options);
+    native = conv.send(proc, envelope, handle, options);
     // A handle that was already sent (or destroyed): the message goes without it.
     message = native ? envelope : message;
-  } else if (this._handleQueue) {
-    return this._keepBack({ callback, handle: null, options, message }, placed);
+  } else if (proc._handleQueue) {
+    return keepBack(proc, { callback, handle: null, options, message }, placed);
   }
 
-  const frame = encodeFrame(message, this._serialization === 'advanced');
+  const frame = encodeFrame(message, state.serialization === 'advanced');
   const fd = native ? native.fd : undefined;
   const token = typeof callback === 'function' ? nextToken++ : undefined;
-  const r = this[kEngine].send(this[kId], frame, fd, token);
+  const r = state.engine.send(state.id, frame, fd, token);
   if (r === -1 || r === -2 || r === -3 || r >= 0) {
     if (native) {
-      if (!this._handleQueue) this._handleQueue = [];
-      if (conv.postSend) conv.postSend(this, message, native, options, callback);
+      if (!proc._handleQueue) proc._handleQueue = [];
+      if (conv.postSend) conv.postSend(proc, message, native, options, callback);
     }
     if (token !== undefined) {
       if (r === -1) process.nextTick(callback, null);
-      else this._pending.set(token, callback);
+      else state.pending.set(token, callback);
     }
     return r < 0 || r < MAX_QUEUED;
   }
@@ -297,28 +363,30 @@ WorkerProcess.prototype._send = function _send(message, handle, options, callbac
   } else if (!options.swallowErrors && ex.code !== 'EPIPE' && ex.code !== 'ECONNRESET') {
     // A peer that went away shows up as 'disconnect'; rust-cluster does not turn that race
     // into an 'error' that would crash a primary without an error listener.
-    process.nextTick(() => this.emit('error', ex));
+    process.nextTick(() => proc.emit('error', ex));
   }
   // Like Node, the return value reflects the write queue, which a failed write left empty.
   return true;
-};
+}
 
-WorkerProcess.prototype._keepBack = function _keepBack(item, placed) {
-  if (!placed) this[kEngine].reserve(this[kId]);
-  this._handleQueue.push(item);
-  return this._handleQueue.length === 1;
-};
+function keepBack(proc, item, placed) {
+  const state = proc[kState];
+  if (!placed) state.engine.reserve(state.id);
+  proc._handleQueue.push(item);
+  return proc._handleQueue.length === 1;
+}
 
 // The worker answered the last handle sent: close it (ACK) or send it again (NACK), then send
 // what waited behind it, and run a disconnect requested meanwhile. After a NACK the engine holds
 // a place before everything else for the handle sent again; it is given up when there is none.
-WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
+internal(function _onHandleAnswered(nack) {
+  const state = this[kState];
   const pending = this._pendingMessage;
   if (pending) {
     if (!nack) {
-      this._closePending();
+      closePending(this);
     } else if (pending.retransmissions++ === MAX_HANDLE_RETRANSMISSIONS) {
-      this._closePending();
+      closePending(this);
       process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning');
     }
   }
@@ -326,9 +394,9 @@ WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
   this._handleQueue = null;
   if (this._pendingMessage) {
     const p = this._pendingMessage;
-    this._send(p.message.msg, p.handle, p.options, p.callback, true);
+    sendMessage(this, p.message.msg, p.handle, p.options, p.callback, true);
   } else if (nack) {
-    this[kEngine].unreserve(this[kId], false);
+    state.engine.unreserve(state.id, false);
   }
   let i = 0;
   try {
@@ -339,57 +407,57 @@ WorkerProcess.prototype._onHandleAnswered = function _onHandleAnswered(nack) {
         if (this._handleQueue) this._handleQueue.push(q);
         else q.action();
       } else {
-        this._send(q.message, q.handle, q.options, q.callback, true);
+        sendMessage(this, q.message, q.handle, q.options, q.callback, true);
       }
     }
   } catch (err) {
     // A kept message that can no longer be serialized: as in Node, it and the rest of the queue
     // are dropped; their places, the last ones reserved, are given up.
-    for (let j = i; j < queue.length; j++) this[kEngine].unreserve(this[kId], true);
+    for (let j = i; j < queue.length; j++) state.engine.unreserve(state.id, true);
     throw err;
   }
-  if (!this.connected && this._channelOpen && !this._handleQueue && this._disconnectRequested) {
-    this._closeChannel();
+  if (!this.connected && state.channelOpen && !this._handleQueue && state.disconnectRequested) {
+    this._disconnect();
   }
-};
+});
 
 // Runs `action` (which writes an internal message) in order with user messages: at once, or
 // after the messages waiting behind an unanswered handle, as Node's primary queues it.
-WorkerProcess.prototype._inOrder = function _inOrder(action) {
-  if (this._handleQueue) this._keepBack({ action }, false);
+internal(function _inOrder(action) {
+  if (this._handleQueue) keepBack(this, { action }, false);
   else action();
-};
+});
 
-WorkerProcess.prototype._closePending = function _closePending() {
-  const p = this._pendingMessage;
-  this._pendingMessage = null;
+function closePending(proc) {
+  const p = proc._pendingMessage;
+  proc._pendingMessage = null;
   if (p && p.handle && typeof p.handle.close === 'function') p.handle.close();
-};
+}
 
-WorkerProcess.prototype.disconnect = function disconnect() {
+const procDisconnect = anonymous(function () {
   if (!this.connected) {
     this.emit('error', errors.ipcDisconnected());
     return;
   }
   // No new messages from here on; what waits behind an unanswered handle still goes out first.
   this.connected = false;
-  this._disconnectRequested = true;
-  if (!this._handleQueue) this._closeChannel();
-};
+  this[kState].disconnectRequested = true;
+  if (!this._handleQueue) this._disconnect();
+});
 
-// Closes our end on the next tick and emits 'disconnect' right then, as Node's disconnect()
-// does, without waiting for the engine to report the end (which takes a trip through the engine
-// thread and can come after the worker's own reaction). Nothing the worker wrote is read after
-// this (see `_closedByUs` in dispatch).
-WorkerProcess.prototype._closeChannel = function _closeChannel() {
-  const engine = this[kEngine];
-  const id = this[kId];
+// `_disconnect`: as in Node, `channel` turns null at once; our end is closed on the next tick
+// and 'disconnect' emitted right then, without waiting for the engine to report the end (which
+// takes a trip through the engine thread and can come after the worker's own reaction). Nothing
+// the worker wrote is read after this (see `_closedByUs` in dispatch).
+const procCloseChannel = anonymous(function () {
+  const state = this[kState];
+  this.channel = null;
   process.nextTick(() => {
-    engine.close(id);
-    this._closedByUs = true;
+    state.engine.close(state.id);
+    state.closedByUs = true;
     this._onChannelClosed(true);
   });
-};
+});
 
 WorkerProcess.prototype.kill = function kill(sig) {
   const signal = sig === 0 ? 0 : (sig === undefined ? 'SIGTERM' : sig);
@@ -397,8 +465,9 @@ WorkerProcess.prototype.kill = function kill(sig) {
     throw errors.invalidArgType('signal', ['string', 'number'], sig);
   }
   if (!this._handle) return false;
+  const state = this[kState];
   // Messages corked during the current batch were sent before the signal: write them first.
-  this[kEngine].flush();
+  state.engine.flush();
   try {
     process.kill(this.pid, signal);
     this.killed = true;
@@ -414,67 +483,66 @@ WorkerProcess.prototype.kill = function kill(sig) {
 };
 
 // Liveness as Node: the primary stays alive while a worker process runs (unless unref'd) or its
-// channel is open (unless channel.unref()'d). lib/primary.js sums this up for the engine.
+// channel is open (unless channel.unref()'d). lib/primary.js sums this up for the engine, which
+// it is told of through `onRefChange`.
 WorkerProcess.prototype.ref = function ref() {
-  this._processRef = true;
-  if (this._onRefChange) this._onRefChange();
+  this[kState].processRef = true;
+  refChanged(this);
 };
 
 WorkerProcess.prototype.unref = function unref() {
-  this._processRef = false;
-  if (this._onRefChange) this._onRefChange();
+  this[kState].processRef = false;
+  refChanged(this);
 };
 
-WorkerProcess.prototype._keepsAlive = function _keepsAlive() {
+function refChanged(proc) {
+  const state = proc[kState];
+  if (state.onRefChange !== null) state.onRefChange();
+}
+
+internal(function _watchRefs(onRefChange) {
+  this[kState].onRefChange = onRefChange;
+});
+
+internal(function _keepsAlive() {
+  const state = this[kState];
   const running = this.exitCode == null && this.signalCode == null && this.pid !== undefined;
-  return (running && this._processRef !== false) || (this._channelOpen && this._channelRef !== false);
-};
+  return (running && state.processRef) || (state.channelOpen && state.channelRef);
+});
 
-// `worker.process.channel`, shaped like Node's (an EventEmitter with ref(), unref() and the
-// descriptor number as `fd`); the socket itself belongs to the engine. ref()/unref() decide
-// whether the open channel keeps the primary alive. null once the channel is closed, as in Node.
+// `worker.process.channel`, shaped like Node's Control (an EventEmitter with ref(), unref() and
+// the descriptor number as `fd`); the socket itself belongs to the engine. ref()/unref() decide
+// whether the open channel keeps the primary alive.
 const kProc = Symbol('rustCluster.process');
-class Channel extends EventEmitter {
+class Control extends EventEmitter {
   constructor(proc) {
     super();
-    this[kProc] = proc;
+    Object.defineProperty(this, kProc, { value: proc });
   }
 
   get fd() {
-    const proc = this[kProc];
-    const fd = proc[kEngine].channelFd(proc[kId]);
+    const state = this[kProc][kState];
+    const fd = state.engine.channelFd(state.id);
     return fd < 0 ? undefined : fd;
   }
 
   ref() {
-    this[kProc]._setChannelRef(true);
+    setChannelRef(this[kProc], true);
   }
 
   unref() {
-    this[kProc]._setChannelRef(false);
+    setChannelRef(this[kProc], false);
   }
 }
 
-WorkerProcess.prototype._setChannelRef = function _setChannelRef(on) {
-  this._channelRef = on;
-  if (this._onRefChange) this._onRefChange();
-};
-
-// An own, enumerable property of each worker.process, as Node assigns it (and assignable).
-function defineChannel(proc) {
-  let channel = null;
-  Object.defineProperty(proc, 'channel', {
-    configurable: true,
-    enumerable: true,
-    get() {
-      if (!proc._channelOpen) return null;
-      if (channel === null) channel = new Channel(proc);
-      return channel;
-    },
-    set(value) {
-      Object.defineProperty(proc, 'channel', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
+function setChannelRef(proc, on) {
+  proc[kState].channelRef = on;
+  refChanged(proc);
 }
 
-module.exports = { WorkerProcess, kEngine, kId };
+function openChannel(proc) {
+  proc[kState].channelOpen = true;
+  proc.channel = new Control(proc);
+}
+
+module.exports = { WorkerProcess };

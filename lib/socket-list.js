@@ -79,14 +79,20 @@ class SocketListReceive extends EventEmitter {
   }
 }
 
-// One list per (process, direction, key), created on first use.
-function getSocketList(type, proc, key) {
-  if (!proc._socketLists) proc._socketLists = { send: new Map(), got: new Map() };
-  const lists = proc._socketLists[type];
+// One list per (process, direction, key), created on first use (`onCreate` is told of it).
+const listsOf = new WeakMap(); // process -> { send: Map, got: Map }
+function getSocketList(type, proc, key, onCreate) {
+  let both = listsOf.get(proc);
+  if (!both) {
+    both = { send: new Map(), got: new Map() };
+    listsOf.set(proc, both);
+  }
+  const lists = both[type];
   let list = lists.get(key);
   if (!list) {
     list = type === 'send' ? new SocketListSend(proc, key) : new SocketListReceive(proc, key);
     lists.set(key, list);
+    if (onCreate) onCreate(list);
   }
   return list;
 }

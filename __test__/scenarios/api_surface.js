@@ -3,6 +3,8 @@
 // constants, types of methods, the Worker class, and what is absent where.
 const EventEmitter = require('node:events');
 const fs = require('node:fs');
+const util = require('node:util');
+const { ChildProcess } = require('node:child_process');
 const { cluster, obs, safety } = require('../helpers/observe');
 
 safety();
@@ -42,12 +44,35 @@ if (cluster.isPrimary) {
     };
   };
   obs('channel after fork', channel());
+  // worker.process as code that walks it sees it: its own properties in order, what for...in
+  // visits, the class names util.inspect prints, Node's own functions and the deprecated alias.
+  const shape = () => {
+    const p = w.process;
+    const visited = [];
+    for (const k in p) visited.push(k);
+    const alias = Object.getOwnPropertyDescriptor(p, '_channel');
+    return {
+      keys: Object.keys(p),
+      own: Object.getOwnPropertyNames(p),
+      forIn: visited.sort(),
+      inspected: util.inspect(p, { depth: -1 }),
+      isChildProcessCtor: p.constructor === ChildProcess,
+      handle: p._handle === null ? null : p._handle.constructor.name,
+      channel: p.channel === null ? null : p.channel.constructor.name,
+      functions: ['send', '_send', 'disconnect', '_disconnect'].map((n) => [n, typeof p[n], p[n].name]),
+      alias: alias && { enumerable: alias.enumerable, get: typeof alias.get, set: typeof alias.set },
+    };
+  };
+  obs('process shape after fork', shape());
   w.on('message', (msg) => {
     obs('message', { msg });
     w.disconnect();
   });
   w.on('disconnect', () => obs('channel after disconnect', channel()));
-  w.on('exit', (code, signal) => obs('exit', { code, signal, workers: Object.keys(cluster.workers) }));
+  w.on('exit', (code, signal) => {
+    obs('exit', { code, signal, workers: Object.keys(cluster.workers) });
+    obs('process shape after exit', shape());
+  });
 } else {
   const me = cluster.worker;
   obs('worker', {
