@@ -40,6 +40,10 @@ if (cluster.isPrimary) {
   const proc = w.process;
   const pstate = () => ({
     connected: proc.connected, exitCode: proc.exitCode, signalCode: proc.signalCode, killed: proc.killed,
+    // The channel (a Control, null from disconnect() or the channel's end on) and the native
+    // process handle (a Process until exit).
+    channel: proc.channel === null ? null : proc.channel.constructor.name,
+    handle: proc._handle === null ? null : proc._handle.constructor.name,
   });
   proc.on('spawn', () => obs('P.spawn', pstate()));
   proc.on('disconnect', () => obs('P.disconnect', pstate()));
