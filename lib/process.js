@@ -41,7 +41,6 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
       channelRef: true,
       watchingInternal: false,
       onRefChange: null,
-      socketLists: null,
     },
   });
   this._closesNeeded = 1;
