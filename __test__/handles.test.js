@@ -180,6 +180,14 @@ describe('handles: bad and empty handles', { concurrency: 2 }, () => {
     const o = await agree(t, 'handle-errors.js', { args: ['advanced', 'empty'], timeoutMs: T });
     assert.ok(ev1(o, 'P', 'worker got').every((g) => g.kind === 'undefined'));
   });
+  for (const mode of ['json', 'advanced']) {
+    it(`a handle with no descriptor yet fails with EBADF and the channel goes on (handle-errors.js ${mode} nofd)`, async (t) => {
+      const o = await agree(t, 'handle-errors.js', { args: [mode, 'nofd'], timeoutMs: T });
+      assert.deepStrictEqual(ev1(o, 'P', 'callback').map((c) => c.err && c.err.code), ['EBADF', 'EBADF', null]);
+      assert.strictEqual(ev1(o, 'P', 'error event')[0].err.code, 'EBADF');
+      assert.deepStrictEqual(ev1(o, 'P', 'worker got').map((g) => g.label), ['plain message after all that']);
+    });
+  }
   it('a raw native TCP handle (handle-errors.js json native)', async (t) => {
     const o = await agree(t, 'handle-errors.js', { args: ['json', 'native'], timeoutMs: T });
     assert.strictEqual(ev1(o, 'P', 'worker got')[0].kind, 'other:TCP');

@@ -339,6 +339,12 @@ function sendMessage(proc, message, handle, options, callback, placed) {
 
   const frame = encodeFrame(message, state.serialization === 'advanced');
   const fd = native ? native.fd : undefined;
+  if (native && !(fd >= 0)) {
+    // A handle with no descriptor yet (a dgram socket still binding, a socket still
+    // connecting): Node's write fails with EBADF and nothing is sent.
+    if (placed) state.engine.unreserve(state.id, false);
+    return sendFailed(proc, native, conv, options, callback, EBADF);
+  }
   const token = typeof callback === 'function' ? nextToken++ : undefined;
   const r = state.engine.send(state.id, frame, fd, token);
   if (r === -1 || r === -2 || r === -3 || r >= 0) {
@@ -353,10 +359,18 @@ function sendMessage(proc, message, handle, options, callback, placed) {
     return r < 0 || r < MAX_QUEUED;
   }
   // A failed write. When the engine saw the channel end before this thread did (the worker
-  // closed it), Node's write would have failed with EPIPE. A handle that could not be sent is
-  // closed, as in Node.
+  // closed it), Node's write would have failed with EPIPE.
+  return sendFailed(proc, native, conv, options, callback, r === -4 ? EPIPE : -(r + 1000));
+}
+
+const EBADF = 9;
+const EPIPE = 32;
+
+// A message that could not be written: as in Node, a handle that was to go with it is closed and
+// the error goes to the callback, or to an 'error' event.
+function sendFailed(proc, native, conv, options, callback, errno) {
   if (native && conv.postSend && !options.keepOpen) native.close();
-  const ex = errors.errnoException(r === -4 ? 32 : -(r + 1000), 'write');
+  const ex = errors.errnoException(errno, 'write');
   if (typeof callback === 'function') {
     process.nextTick(callback, ex);
   } else if (!options.swallowErrors && ex.code !== 'EPIPE' && ex.code !== 'ECONNRESET') {

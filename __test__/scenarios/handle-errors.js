@@ -3,12 +3,14 @@
 // handles that have no descriptor (left), and with a raw native handle.
 // Throws are recorded with name, code and message; sends that go out are
 // recorded with return value, callback and what the worker got.
-//   node handle-errors.js [json|advanced] [invalid|falsy|empty|native]
+//   node handle-errors.js [json|advanced] [invalid|falsy|empty|nofd|native]
 //     invalid: truthy non-handles (ERR_INVALID_HANDLE_TYPE), also with
 //              options and while queued behind a real handle;
 //     falsy:   0, '', false, null, NaN as the handle (Node: no handle);
 //     empty:   handles without a descriptor (no envelope), then a send with
 //              a bad handle after disconnect;
+//     nofd:    handles whose descriptor is not there yet (a dgram socket still binding, a
+//              socket still connecting): EBADF, and the channel goes on;
 //     native:  a raw TCP handle (Node sends it as net.Native).
 const dgram = require('node:dgram');
 const net = require('node:net');
@@ -92,6 +94,29 @@ if (cluster.isPrimary) {
         const late = thrown(() => w.send({ label: 'after disconnect' }, {}, (err) => obs('late callback', { err: errInfo(err) })));
         obs('send with a bad handle after disconnect', late);
       });
+    } else if (part === 'nofd') {
+      // Handles that have no descriptor yet: Node's write fails with EBADF and nothing is sent;
+      // what follows still goes out (the plain message at the end).
+      const failed = async (label, handle, options) => {
+        let cb;
+        const cbDone = new Promise((resolve) => { cb = (err) => resolve(errInfo(err)); });
+        obs('send', { label, ...thrown(() => w.send({ label }, handle, options, cb)) });
+        obs('callback', { label, err: await cbDone });
+      };
+      const binding = dgram.createSocket('udp4');
+      binding.bind(0, '127.0.0.1');
+      await failed('dgram.Socket still binding', binding, undefined);
+      const connecting = net.connect(server.address().port, '127.0.0.1');
+      connecting.on('error', () => {});
+      await failed('net.Socket still connecting, keepOpen', connecting, { keepOpen: true });
+      // Without a callback the error is an 'error' event of the worker's.
+      const errorEvent = new Promise((resolve) => w.once('error', (err) => resolve(errInfo(err))));
+      const binding2 = dgram.createSocket('udp4');
+      binding2.bind(0, '127.0.0.1');
+      obs('send', { label: 'no callback', ...thrown(() => w.send({ label: 'no callback' }, binding2)) });
+      obs('error event', { err: await errorEvent });
+      for (const socket of [binding, binding2]) socket.close();
+      connecting.destroy();
     } else {
       // A raw native handle (what cluster itself sends as net.Native).
       await sendAndSee('raw TCP handle of a listening server', server._handle);
