@@ -109,6 +109,7 @@ const errors = {
   ipcRequired: (name) => makeNodeError(Error, 'ERR_CHILD_PROCESS_IPC_REQUIRED',
     `Forked processes must have an IPC channel, missing value 'ipc' in ${name}`),
   ipcOnePipe: () => makeNodeError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'),
+  unknownSignal: (signal) => makeNodeError(TypeError, 'ERR_UNKNOWN_SIGNAL', util.format('Unknown signal: %s', signal)),
   invalidHandleType: () => makeNodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent'),
   socketBadPort: (name, port, allowZero = true) => makeNodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
     `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${specificType(port)}.`),

@@ -5,6 +5,7 @@
 
 const EventEmitter = require('events');
 const util = require('util');
+const os = require('os');
 const net = require('net');
 const dgram = require('dgram');
 const { ChildProcess } = require('child_process');
@@ -299,7 +300,7 @@ const procSend = anonymous(function (message, handle, options, callback) {
   } else if (typeof options === 'function') {
     callback = options;
     options = undefined;
-  } else if (options !== undefined && (options === null || typeof options !== 'object')) {
+  } else if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
     throw errors.invalidArgType('options', 'object', options);
   }
   options = { swallowErrors: false, ...options };
@@ -473,10 +474,7 @@ const procCloseChannel = anonymous(function () {
 });
 
 WorkerProcess.prototype.kill = function kill(sig) {
-  const signal = sig === 0 ? 0 : (sig === undefined ? 'SIGTERM' : sig);
-  if (typeof signal !== 'number' && typeof signal !== 'string') {
-    throw errors.invalidArgType('signal', ['string', 'number'], sig);
-  }
+  const signal = sig === 0 ? sig : validSignal(sig === undefined ? 'SIGTERM' : sig);
   if (!this._handle) return false;
   const state = this[kState];
   // Messages corked during the current batch were sent before the signal: write them first.
@@ -487,13 +485,23 @@ WorkerProcess.prototype.kill = function kill(sig) {
     return true;
   } catch (err) {
     if (err.code === 'ESRCH') return false;
-    if (err.code === 'EPERM') {
-      this.emit('error', errors.errnoException(1, 'kill'));
-      return false;
-    }
-    throw err;
+    if (err.code === 'EINVAL' || err.code === 'ENOSYS') throw err;
+    // Anything else (EPERM) is an 'error' event, as in Node.
+    this.emit('error', errors.errnoException(err.errno, 'kill'));
+    return false;
   }
 };
+
+// Node's rule for a signal: a number that is a signal's number, or a signal's name in any case.
+function validSignal(signal) {
+  const { signals } = os.constants;
+  if (typeof signal === 'number' && Object.values(signals).includes(signal)) return signal;
+  if (typeof signal === 'string') {
+    const number = signals[signal.toUpperCase()];
+    if (number !== undefined) return number;
+  }
+  throw errors.unknownSignal(signal);
+}
 
 // Liveness as Node: the primary stays alive while a worker process runs (unless unref'd) or its
 // channel is open (unless channel.unref()'d). lib/primary.js sums this up for the engine, which

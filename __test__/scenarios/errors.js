@@ -20,7 +20,12 @@ if (cluster.isPrimary) {
     caught('send(1n)', () => w.send(5n));
     caught('send(x, null, "opts")', () => w.send('x', null, 'opts'));
     caught('send(x, {})', () => w.send('x', {}));
+    caught('send(x, null, [])', () => w.send('x', null, []));
     caught('kill(bad signal)', () => w.process.kill('SIGNOPE'));
+    // Node's rule for signals: a signal's number, or its name in any case; anything else throws.
+    for (const sig of [999, -1, 1.5, null, {}, [], true, '', '9', 'SIGKILL ']) {
+      caught(`kill(${JSON.stringify(sig)})`, () => w.process.kill(sig));
+    }
     const settings = [
       ['uid string', { uid: 'x' }], ['uid fraction', { uid: 1.5 }], ['gid big', { gid: 2 ** 40 }],
       ['cwd number', { cwd: 5 }], ['serialization', { serialization: 'xml' }],
@@ -34,6 +39,13 @@ if (cluster.isPrimary) {
       cluster.setupPrimary({ uid: undefined, gid: undefined, cwd: undefined, serialization: undefined,
         stdio: undefined, exec: process.argv[1], args: [] });
     }
-    w.disconnect();
+    // A signal name in lower case is a signal; a bad one still throws once the worker is gone.
+    w.on('exit', (code, signal) => {
+      obs('exit', { code, signal });
+      caught('kill(bad signal) after exit', () => w.process.kill('SIGNOPE'));
+      caught('worker.kill(999) after exit', () => w.kill(999));
+      obs('kill() after exit', { ret: w.process.kill() });
+    });
+    obs('kill(sigterm)', { ret: w.process.kill('sigterm') });
   });
 }
