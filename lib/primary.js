@@ -154,15 +154,16 @@ function createWorkerProcess(id, env) {
   const execArgv = [...settings.execArgv];
   if (settings.inspectPort === null) throw errors.socketBadPort('Port', null, true);
   if (isUsingInspector(settings.execArgv)) {
-    let inspectPort;
-    if ('inspectPort' in settings) {
-      inspectPort = typeof settings.inspectPort === 'function' ? settings.inspectPort() : settings.inspectPort;
-      validatePort(inspectPort);
-    } else {
+    // A function gives the port; a port left out (undefined) is the next one after the primary's.
+    let inspectPort = settings.inspectPort;
+    if (typeof inspectPort === 'function') {
+      inspectPort = inspectPort();
+    } else if (inspectPort == null) {
       inspectPort = process.debugPort + debugPortOffset;
       if (inspectPort > maxPort) inspectPort = inspectPort - maxPort + minPort - 1;
       debugPortOffset++;
     }
+    validatePort(inspectPort);
     execArgv.push(`--inspect-port=${inspectPort}`);
   }
 

@@ -42,6 +42,11 @@ if (cluster.isPrimary) {
     await forkAndReport('out of range');
     cluster.setupPrimary({ inspectPort: null });
     await forkAndReport('null');
+    // undefined is a port left out: the next default one.
+    cluster.setupPrimary({ inspectPort: undefined });
+    await forkAndReport('undefined');
+    cluster.setupPrimary({ inspectPort: () => null });
+    await forkAndReport('function giving null');
     obs('ids used', { next: attempt(() => Object.keys(cluster.workers).length) });
   })();
 } else {
