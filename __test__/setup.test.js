@@ -20,6 +20,7 @@ describe('fork and settings', { concurrency: 4 }, () => {
     exec: (w) => assert.strictEqual(w.argv[1], '<test>/scenarios/fixtures/argv_worker.js'),
     assign: (w) => assert.deepStrictEqual(w.execArgv, ['--no-deprecation']),
     cwd: (w) => assert.deepStrictEqual([w.cwd, w.cwdAsExpected], ['<tmp>', true]),
+    cwd_empty: (w) => assert.strictEqual(w.cwdAsExpected, true),
     cwd_relative_exec: (w) => assert.strictEqual(w.cwd, '<test>/scenarios/fixtures'),
   };
   for (const [mode, check] of Object.entries(SETTINGS)) {
@@ -31,7 +32,7 @@ describe('fork and settings', { concurrency: 4 }, () => {
     });
   }
 
-  for (const mode of ['default', 'silent', 'extra_pipe_fd4', 'ipc_fd4']) {
+  for (const mode of ['default', 'silent', 'extra_pipe_fd4', 'ipc_fd4', 'short', 'negative_fd']) {
     it(`stdio: ${mode} (stdio.js)`, async (t) => {
       const oracle = await agree(t, 'stdio.js', { args: [mode] });
       const [done] = events(oracle, 'P', 'done');
@@ -40,6 +41,8 @@ describe('fork and settings', { concurrency: 4 }, () => {
         silent: { stdout: true, stderr: true },
         extra_pipe_fd4: { fd4: true },
         ipc_fd4: { fd3: true },
+        short: { stdout: true, stderr: true },
+        negative_fd: { stdout: true, stderr: true },
       }[mode];
       assert.deepStrictEqual(Object.fromEntries(Object.keys(done.texts).map((k) => [k, true])), expected);
     });

@@ -110,6 +110,8 @@ const errors = {
     `Forked processes must have an IPC channel, missing value 'ipc' in ${name}`),
   ipcOnePipe: () => makeNodeError(Error, 'ERR_IPC_ONE_PIPE', 'Child process can have only one IPC pipe'),
   unknownSignal: (signal) => makeNodeError(TypeError, 'ERR_UNKNOWN_SIGNAL', util.format('Unknown signal: %s', signal)),
+  invalidSyncForkInput: (value) => makeNodeError(TypeError, 'ERR_INVALID_SYNC_FORK_INPUT',
+    `Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${util.inspect(value)}`),
   invalidHandleType: () => makeNodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent'),
   socketBadPort: (name, port, allowZero = true) => makeNodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
     `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${specificType(port)}.`),

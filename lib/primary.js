@@ -69,8 +69,10 @@ cluster.setupPrimary = function setupPrimary(options) {
     ...options,
   };
   // Separate V8 profile files per worker when profiling.
-  if (settings.execArgv.some((s) => s.startsWith('--prof')) &&
-      !settings.execArgv.some((s) => s.startsWith('--logfile='))) {
+  // Written as Node's primordials behave, so an execArgv that is not an array fails (or not) as
+  // it does in Node.
+  const some = (list, prefix) => Array.prototype.some.call(list, (s) => String.prototype.startsWith.call(s, prefix));
+  if (some(settings.execArgv, '--prof') && !some(settings.execArgv, '--logfile=')) {
     settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
   }
   cluster.settings = settings;
@@ -90,9 +92,16 @@ cluster.setupPrimary = function setupPrimary(options) {
 
 cluster.setupMaster = cluster.setupPrimary;
 
+// Remembered per execArgv array, as Node does (an array changed in place after a fork is not
+// looked at again).
+const usingInspector = new WeakMap();
 function isUsingInspector(execArgv) {
-  const re = /--inspect(?:-brk|-port)?|--debug-port/;
-  return execArgv.some((a) => re.test(a)) || re.test(process.env.NODE_OPTIONS || '');
+  if (!usingInspector.has(execArgv)) {
+    const re = /--inspect(?:-brk|-port)?|--debug-port/;
+    usingInspector.set(execArgv, Array.prototype.some.call(execArgv, (a) => re.test(a)) ||
+      re.test(process.env.NODE_OPTIONS || ''));
+  }
+  return usingInspector.get(execArgv);
 }
 
 function validatePort(port) {
@@ -122,22 +131,33 @@ function normalizeStdio(settings) {
   if (typeof stdio === 'string') stdio = stdioStringToArray(stdio, 'ipc');
   else if (!Array.isArray(stdio)) stdio = stdioStringToArray(settings.silent ? 'pipe' : 'inherit', 'ipc');
   else if (!stdio.includes('ipc')) throw errors.ipcRequired('options.stdio');
+  // At least three entries, as Node pads them (in the settings' own array, as Node does).
+  while (stdio.length < 3) stdio.push(undefined);
   const out = [];
   let ipcCount = 0;
   for (let i = 0; i < stdio.length; i++) {
     let s = stdio[i];
     if (s == null) s = i < 3 ? 'pipe' : 'ignore';
     if (s === 'ipc') { ipcCount++; out.push('ipc'); continue; }
-    if (s === 'pipe' || s === 'overlapped') { out.push('pipe'); continue; }
+    if (s === 'pipe' || s === 'overlapped' || (typeof s === 'number' && s < 0)) { out.push('pipe'); continue; }
     if (s === 'ignore') { out.push('ignore'); continue; }
     if (s === 'inherit') { out.push(i); continue; }
     if (typeof s === 'number') { out.push(s); continue; }
     if (s && typeof s === 'object' && typeof s.fd === 'number') { out.push(s.fd); continue; }
     if (s && typeof s === 'object' && s._handle && typeof s._handle.fd === 'number') { out.push(s._handle.fd); continue; }
+    if (typeof s === 'string' || ArrayBuffer.isView(s)) throw errors.invalidSyncForkInput(s);
     throw errors.invalidArgValue('stdio', s);
   }
   if (ipcCount > 1) throw errors.ipcOnePipe();
   return out;
+}
+
+const PATH_WITHOUT_NUL = 'must be a string, Uint8Array, or URL without null bytes';
+
+function noNul(value, name) {
+  if (typeof value === 'string' && value.includes('\u0000')) {
+    throw errors.invalidArgValue(name, value, 'must be a string without null bytes');
+  }
 }
 
 function validateId(name, v) {
@@ -151,7 +171,7 @@ function validateId(name, v) {
 function createWorkerProcess(id, env) {
   const settings = cluster.settings;
   const workerEnv = { ...process.env, ...env, NODE_UNIQUE_ID: `${id}` };
-  const execArgv = [...settings.execArgv];
+  const execArgv = [...cluster.settings.execArgv]; // (Node's words in "... is not iterable")
   if (settings.inspectPort === null) throw errors.socketBadPort('Port', null, true);
   if (isUsingInspector(settings.execArgv)) {
     // A function gives the port; a port left out (undefined) is the next one after the primary's.
@@ -172,6 +192,7 @@ function createWorkerProcess(id, env) {
   if (modulePath instanceof URL) modulePath = require('url').fileURLToPath(modulePath);
   else if (Buffer.isBuffer(modulePath)) modulePath = modulePath.toString();
   if (typeof modulePath !== 'string') throw errors.invalidArgType('modulePath', ['string', 'Buffer', 'URL'], modulePath);
+  if (modulePath.includes('\u0000')) throw errors.invalidArgValue('modulePath', modulePath, PATH_WITHOUT_NUL);
   const args = settings.args == null ? [] : settings.args;
   if (!Array.isArray(args)) throw errors.invalidArgType('args', 'Array', args);
   let cwd = settings.cwd;
@@ -180,6 +201,7 @@ function createWorkerProcess(id, env) {
   if (cwd != null && typeof cwd !== 'string') {
     throw errors.invalidArgType('options.cwd', ['string', 'Buffer', 'URL'], settings.cwd);
   }
+  if (cwd != null && cwd.includes('\u0000')) throw errors.invalidArgValue('options.cwd', cwd, PATH_WITHOUT_NUL);
   const uid = validateId('uid', settings.uid);
   const gid = validateId('gid', settings.gid);
   const serialization = settings.serialization === undefined ? 'json' : settings.serialization;
@@ -201,14 +223,19 @@ function createWorkerProcess(id, env) {
   }
   const ipcIndex = stdio.indexOf('ipc');
   const file = process.execPath;
-  const argv = [file, ...execArgv, modulePath, ...args].map(String);
-  for (const a of argv) {
-    if (a.includes('\u0000')) throw errors.invalidArgValue('args', a, 'must be a string without null bytes');
-  }
+  // Node's names in its null-byte errors: the execArgv given, then the arguments after the
+  // executable.
+  Array.prototype.forEach.call(settings.execArgv, (a, i) => noNul(a, `options.execArgv[${i}]`));
+  const argv = [file, ...execArgv, modulePath, ...args].map((a) => `${a}`);
+  for (let i = 1; i < argv.length; i++) noNul(argv[i], `args[${i - 1}]`);
   const envPairs = [];
   for (const key of Object.keys(workerEnv)) {
     const value = workerEnv[key];
-    if (value !== undefined) envPairs.push(`${key}=${value}`);
+    if (value !== undefined) {
+      noNul(key, `options.env['${key}']`);
+      noNul(value, `options.env['${key}']`);
+      envPairs.push(`${key}=${value}`);
+    }
   }
   envPairs.push(`NODE_CHANNEL_FD=${ipcIndex}`);
   envPairs.push(`NODE_CHANNEL_SERIALIZATION_MODE=${serialization}`);
@@ -222,7 +249,7 @@ function createWorkerProcess(id, env) {
     file,
     args: argv,
     env: envPairs,
-    cwd: cwd == null ? undefined : cwd,
+    cwd: cwd == null || cwd === '' ? undefined : cwd, // an empty cwd is the primary's, as in Node
     uid,
     gid,
     stdio,

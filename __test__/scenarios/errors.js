@@ -32,13 +32,19 @@ if (cluster.isPrimary) {
       ['stdio without ipc', { stdio: ['pipe', 'pipe', 'pipe'] }], ['stdio bogus string', { stdio: 'bogus' }],
       ['two ipc', { stdio: ['pipe', 'ipc', 'pipe', 'ipc'] }], ['exec number', { exec: 42 }],
       ['args not array', { args: 'a b' }],
+      ['stdio string entry', { stdio: [0, 1, 'bogus', 'ipc'] }], ['stdio Buffer entry', { stdio: [0, 1, Buffer.from('x'), 'ipc'] }],
+      ['NUL in cwd', { cwd: '/tmp\u0000x' }], ['NUL in exec', { exec: '/tmp/a\u0000b' }],
+      ['NUL in execArgv', { execArgv: ['--x\u0000'] }], ['NUL in args', { args: ['a', 'b\u0000'] }],
+      ['execArgv a string', { execArgv: 'abc' }], ['execArgv a number', { execArgv: 5 }],
     ];
     for (const [label, s] of settings) {
       cluster.setupPrimary(s);
       caught(label, () => cluster.fork());
       cluster.setupPrimary({ uid: undefined, gid: undefined, cwd: undefined, serialization: undefined,
-        stdio: undefined, exec: process.argv[1], args: [] });
+        stdio: undefined, exec: process.argv[1], args: [], execArgv: [] });
     }
+    caught('NUL in an env value', () => cluster.fork({ A_NUL: 'x\u0000y' }));
+    caught('NUL in an env key', () => cluster.fork({ 'B\u0000': 'x' }));
     // A signal name in lower case is a signal; a bad one still throws once the worker is gone.
     w.on('exit', (code, signal) => {
       obs('exit', { code, signal });

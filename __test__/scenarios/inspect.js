@@ -47,6 +47,14 @@ if (cluster.isPrimary) {
     await forkAndReport('undefined');
     cluster.setupPrimary({ inspectPort: () => null });
     await forkAndReport('function giving null');
+    // Whether execArgv turns the inspector on is remembered per array, as Node does: a flag
+    // pushed into the same array after a fork is not seen, a new array is.
+    cluster.setupPrimary({ execArgv: [], inspectPort: 34567 });
+    await forkAndReport('no inspector flag');
+    cluster.settings.execArgv.push('--inspect-port=0');
+    await forkAndReport('flag pushed in place');
+    cluster.settings.execArgv = [...cluster.settings.execArgv];
+    await forkAndReport('same flags, new array');
     obs('ids used', { next: attempt(() => Object.keys(cluster.workers).length) });
   })();
 } else {

@@ -3,7 +3,7 @@
 // merging, 'setup' on every call and every fork, args/exec/execArgv/cwd
 // reaching the worker, and settings assigned directly (as process managers
 // do) before fork().
-// Cases (argv[2]): defaults, merge, exec, assign, cwd, cwd_relative_exec
+// Cases (argv[2]): defaults, merge, exec, assign, cwd, cwd_empty, cwd_relative_exec
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -79,6 +79,11 @@ if (cluster.isPrimary) {
         fs.rmSync(dir, { recursive: true });
         break;
       }
+      case 'cwd_empty':
+        // An empty cwd is the primary's own, as in Node (not a path that does not exist).
+        cluster.setupPrimary({ cwd: '' });
+        await run({ RC_EXPECTED_CWD: process.cwd() });
+        break;
       case 'cwd_relative_exec':
         // A relative exec is resolved by the worker, against its cwd.
         cluster.setupPrimary({ cwd: path.dirname(FIXTURE), exec: './argv_worker.js' });

@@ -2,7 +2,9 @@
 // Worker stdio: inherited by default, pipes with silent:true (read through
 // worker.process.stdout/stderr), and explicit stdio arrays with an extra
 // pipe next to the IPC channel (ipc at fd 3 or at fd 4).
-// Cases (argv[2]): default, silent, extra_pipe_fd4, ipc_fd4
+// Cases (argv[2]): default, silent, extra_pipe_fd4, ipc_fd4; short (['ipc']: padded to three
+// entries with pipes, in the settings' own array) and negative_fd (a negative descriptor is a
+// pipe), both read like silent.
 const fs = require('node:fs');
 const { once } = require('node:events');
 const { Readable, Writable } = require('node:stream');
@@ -14,7 +16,10 @@ safety();
 const STDIO = {
   extra_pipe_fd4: ['inherit', 'inherit', 'inherit', 'ipc', 'pipe'],
   ipc_fd4: ['pipe', 'inherit', 'inherit', 'pipe', 'ipc'],
+  short: ['ipc'],
+  negative_fd: ['pipe', -1, -2, 'ipc'],
 };
+const PIPED_OUTPUT = new Set(['silent', 'short', 'negative_fd']);
 const EXTRA_FD = { extra_pipe_fd4: 4, ipc_fd4: 3 };
 
 function collect(stream) {
@@ -29,6 +34,7 @@ if (cluster.isPrimary) {
   if (STDIO[mode]) cluster.setupPrimary({ stdio: STDIO[mode] });
   const w = cluster.fork();
   const proc = w.process;
+  if (STDIO[mode]) obs('settings stdio after fork', { stdio: cluster.settings.stdio });
   obs('stdio', {
     length: proc.stdio.length,
     // Only the documented direction of each pipe: the primary writes to the
@@ -45,7 +51,7 @@ if (cluster.isPrimary) {
   });
   const texts = {};
   const reads = [];
-  if (mode === 'silent') {
+  if (PIPED_OUTPUT.has(mode)) {
     reads.push(collect(proc.stdout).then((t) => { texts.stdout = t; }));
     reads.push(collect(proc.stderr).then((t) => { texts.stderr = t; }));
   }
@@ -67,7 +73,7 @@ if (cluster.isPrimary) {
   const channelFd = environ.filter((e) => e.startsWith('NODE_CHANNEL_FD=')).map((e) => e.slice(16));
   // In silent mode these lines go to the primary, which reports them.
   obs('worker', { channelFd, processChannelFd: process.channel && process.channel.fd });
-  if (mode === 'silent') {
+  if (PIPED_OUTPUT.has(mode)) {
     console.log('plain line on stdout');
     console.error('plain line on stderr');
   }
