@@ -55,6 +55,7 @@ describe('scheduling policy (sched.js)', { concurrency: 4 }, () => {
     ['assign_before_fork', undefined, 1], ['assign_before_fork', 'none', 2],
     ['assign_after_fork', undefined, 2], ['assign_after_fork', 'none', 1],
     ['env_after_load', undefined, 2], ['env_after_load', 'none', 1],
+    ['assign_bad', undefined, 1],
   ];
   for (const [mode, policy, effective] of CASES) {
     it(`${mode} with NODE_CLUSTER_SCHED_POLICY=${policy}`, async (t) => {

@@ -112,6 +112,10 @@ const errors = {
   unknownSignal: (signal) => makeNodeError(TypeError, 'ERR_UNKNOWN_SIGNAL', util.format('Unknown signal: %s', signal)),
   invalidSyncForkInput: (value) => makeNodeError(TypeError, 'ERR_INVALID_SYNC_FORK_INPUT',
     `Asynchronous forks do not support Buffer, TypedArray, DataView or string input: ${util.inspect(value)}`),
+  /** Node's internal assert(): the message and Node's note that this is a bug or a misuse. */
+  internalAssertion: (message) => makeNodeError(Error, 'ERR_INTERNAL_ASSERTION', `${message}\n` +
+    'This is caused by either a bug in Node.js or incorrect usage of Node.js internals.\n' +
+    'Please open an issue with this stack trace at https://github.com/nodejs/node/issues\n'),
   invalidHandleType: () => makeNodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent'),
   socketBadPort: (name, port, allowZero = true) => makeNodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
     `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${specificType(port)}.`),

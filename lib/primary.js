@@ -82,11 +82,11 @@ cluster.setupPrimary = function setupPrimary(options) {
   }
   initialized = true;
   frozenPolicy = cluster.schedulingPolicy; // frozen from here on, as in Node
+  // Anything but round-robin shares handles, also a bad policy whose error a program caught.
+  getEngine().setPolicy(frozenPolicy === SCHED_RR ? SCHED_RR : SCHED_NONE);
   if (frozenPolicy !== SCHED_NONE && frozenPolicy !== SCHED_RR) {
-    const assert = require('assert');
-    assert.fail(`Bad cluster.schedulingPolicy: ${frozenPolicy}`);
+    throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${frozenPolicy}`);
   }
-  getEngine().setPolicy(frozenPolicy);
   process.nextTick(() => cluster.emit('setup', settings));
 };
 
@@ -204,6 +204,9 @@ function createWorkerProcess(id, env) {
   if (cwd != null && cwd.includes('\u0000')) throw errors.invalidArgValue('options.cwd', cwd, PATH_WITHOUT_NUL);
   const uid = validateId('uid', settings.uid);
   const gid = validateId('gid', settings.gid);
+  if (settings.windowsHide != null && typeof settings.windowsHide !== 'boolean') {
+    throw errors.invalidArgType('options.windowsHide', 'boolean', settings.windowsHide);
+  }
   const serialization = settings.serialization === undefined ? 'json' : settings.serialization;
   if (serialization !== 'json' && serialization !== 'advanced') {
     throw errors.invalidArgValue('options.serialization', serialization, "must be one of: undefined, 'json', 'advanced'");
@@ -297,7 +300,7 @@ cluster.fork = function fork(env) {
   const workerProcess = createWorkerProcess(id, env);
   const worker = new Worker({ id, process: workerProcess });
 
-  worker.on('message', function onMessage(message, handle) {
+  worker.on('message', function (message, handle) {
     cluster.emit('message', this, message, handle);
   });
 

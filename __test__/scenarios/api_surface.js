@@ -28,6 +28,8 @@ if (cluster.isPrimary) {
     types: types(w, WORKER_METHODS),
     workers: Object.keys(cluster.workers), sameObject: cluster.workers[1] === w,
     workerStillUndefined: cluster.worker,
+    // cluster's own listener that re-emits a worker's messages on cluster (anonymous in Node).
+    messageListenerNames: w.listeners('message').map((f) => f.name),
   });
   // worker.process.channel: an own property, an EventEmitter with ref/unref and a descriptor
   // number; null once the channel is closed.

@@ -36,12 +36,13 @@ if (cluster.isPrimary) {
       ['NUL in cwd', { cwd: '/tmp\u0000x' }], ['NUL in exec', { exec: '/tmp/a\u0000b' }],
       ['NUL in execArgv', { execArgv: ['--x\u0000'] }], ['NUL in args', { args: ['a', 'b\u0000'] }],
       ['execArgv a string', { execArgv: 'abc' }], ['execArgv a number', { execArgv: 5 }],
+      ['windowsHide a string', { windowsHide: 'x' }],
     ];
     for (const [label, s] of settings) {
       cluster.setupPrimary(s);
       caught(label, () => cluster.fork());
       cluster.setupPrimary({ uid: undefined, gid: undefined, cwd: undefined, serialization: undefined,
-        stdio: undefined, exec: process.argv[1], args: [], execArgv: [] });
+        stdio: undefined, exec: process.argv[1], args: [], execArgv: [], windowsHide: undefined });
     }
     caught('NUL in an env value', () => cluster.fork({ A_NUL: 'x\u0000y' }));
     caught('NUL in an env key', () => cluster.fork({ 'B\u0000': 'x' }));

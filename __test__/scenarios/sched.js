@@ -5,7 +5,7 @@
 // took effect: under SCHED_NONE its server owns the listening socket, under
 // SCHED_RR the primary does.
 // Cases (argv[2]): observe (policy from the environment), assign_before_fork,
-// assign_after_fork, env_after_load
+// assign_after_fork, env_after_load, assign_bad
 const fs = require('node:fs');
 const net = require('node:net');
 const { cluster, obs, safety } = require('../helpers/observe');
@@ -45,6 +45,17 @@ if (cluster.isPrimary) {
   if (mode === 'assign_before_fork') {
     cluster.schedulingPolicy = cluster.schedulingPolicy === cluster.SCHED_RR ? cluster.SCHED_NONE : cluster.SCHED_RR;
     policy('assigned before fork');
+  }
+  if (mode === 'assign_bad') {
+    // A policy that is neither: the first fork throws Node's internal assertion; a program that
+    // catches it and forks again gets shared handles.
+    cluster.schedulingPolicy = 'rr';
+    try {
+      cluster.fork();
+    } catch (err) {
+      obs('fork threw', { name: err.name, code: err.code, message: err.message });
+    }
+    policy('after the bad policy');
   }
   const w = cluster.fork();
   if (mode === 'assign_after_fork') {
