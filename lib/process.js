@@ -145,7 +145,8 @@ internal(function _attach(pid, stdioFds, stdioSpec) {
       continue;
     }
     const readable = i > 0;
-    const socket = new net.Socket({ fd, readable, writable: !readable || i > 2 });
+    // As Node makes them: readable from the worker (fd > 0), and writable in every case.
+    const socket = new net.Socket({ fd, readable });
     if (readable) {
       this._closesNeeded++;
       socket.on('close', () => maybeClose(this));

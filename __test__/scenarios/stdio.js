@@ -37,13 +37,11 @@ if (cluster.isPrimary) {
   if (STDIO[mode]) obs('settings stdio after fork', { stdio: cluster.settings.stdio });
   obs('stdio', {
     length: proc.stdio.length,
-    // Only the documented direction of each pipe: the primary writes to the
-    // worker's fd 0 and reads from the others. (Node's pipes are duplex
-    // sockets; that the other direction is also "open" is not compared.)
-    entries: proc.stdio.map((s, fd) => {
+    // The primary writes to the worker's fd 0 and reads from the others; Node's streams for
+    // the others are writable too (duplex sockets), and so are rust-cluster's.
+    entries: proc.stdio.map((s) => {
       if (s === null) return null;
-      return fd === 0 ? { writable: s.writable, isWritable: s instanceof Writable }
-        : { readable: s.readable, isReadable: s instanceof Readable };
+      return { readable: s.readable, writable: s.writable, isReadable: s instanceof Readable, isWritable: s instanceof Writable };
     }),
     stdin: proc.stdin === null ? null : proc.stdin === proc.stdio[0],
     stdout: proc.stdout === null ? null : proc.stdout === proc.stdio[1],
