@@ -162,7 +162,8 @@ function noNul(value, name) {
 
 function validateId(name, v) {
   if (v == null) return undefined;
-  if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
+  // Node's int32 test, which also throws as Node's does for a BigInt.
+  if (v !== (v | 0)) {
     throw errors.invalidArgType(`options.${name}`, 'int32', v);
   }
   return v;

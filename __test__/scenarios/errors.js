@@ -36,7 +36,7 @@ if (cluster.isPrimary) {
       ['NUL in cwd', { cwd: '/tmp\u0000x' }], ['NUL in exec', { exec: '/tmp/a\u0000b' }],
       ['NUL in execArgv', { execArgv: ['--x\u0000'] }], ['NUL in args', { args: ['a', 'b\u0000'] }],
       ['execArgv a string', { execArgv: 'abc' }], ['execArgv a number', { execArgv: 5 }],
-      ['windowsHide a string', { windowsHide: 'x' }],
+      ['windowsHide a string', { windowsHide: 'x' }], ['uid a BigInt', { uid: 1n }],
     ];
     for (const [label, s] of settings) {
       cluster.setupPrimary(s);
