@@ -172,7 +172,8 @@ function validateId(name, v) {
 function createWorkerProcess(id, env) {
   const settings = cluster.settings;
   const workerEnv = { ...process.env, ...env, NODE_UNIQUE_ID: `${id}` };
-  const execArgv = [...cluster.settings.execArgv]; // (Node's words in "... is not iterable")
+  // Spelled as in Node: V8 names this expression in its "... is not iterable" error.
+  const execArgv = [...cluster.settings.execArgv];
   if (settings.inspectPort === null) throw errors.socketBadPort('Port', null, true);
   if (isUsingInspector(settings.execArgv)) {
     // A function gives the port; a port left out (undefined) is the next one after the primary's.
