@@ -347,7 +347,8 @@ cluster.disconnect = function disconnect(cb) {
 
 Worker.prototype.disconnect = function disconnect() {
   this.exitedAfterDisconnect = true;
-  if (engine !== null && this.process.connected) {
+  // `this.process.connected` first: a Worker made without a process throws here, as in Node.
+  if (this.process.connected && engine !== null) {
     const id = this.id;
     this.process._inOrder(() => engine.disconnect(id));
   }

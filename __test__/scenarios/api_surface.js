@@ -5,7 +5,7 @@ const EventEmitter = require('node:events');
 const fs = require('node:fs');
 const util = require('node:util');
 const { ChildProcess } = require('node:child_process');
-const { cluster, obs, safety } = require('../helpers/observe');
+const { cluster, obs, safety, attempt } = require('../helpers/observe');
 
 safety();
 
@@ -20,6 +20,13 @@ if (cluster.isPrimary) {
     settings: cluster.settings, workers: cluster.workers,
     isEventEmitter: cluster instanceof EventEmitter,
     types: types(cluster, ['fork', 'setupPrimary', 'setupMaster', 'disconnect', 'Worker', 'on', 'once', 'emit']),
+  });
+  // A Worker made by hand, without a process (as tests with mocks do).
+  const bare = new cluster.Worker();
+  obs('bare Worker', {
+    id: bare.id, state: bare.state, process: typeof bare.process,
+    disconnect: attempt(() => bare.disconnect()), ead: bare.exitedAfterDisconnect,
+    isConnected: attempt(() => bare.isConnected()), isDead: attempt(() => bare.isDead()),
   });
   const w = cluster.fork();
   obs('forked worker', {
