@@ -103,6 +103,14 @@ describe('handles: queueing and order', { concurrency: 2 }, () => {
     });
   }
 
+  for (const mode of ['json', 'advanced']) {
+    it(`a kept handle that has no descriptor when its turn comes fails and gives up its place (handle-internal-order.js ${mode} nofd)`, async (t) => {
+      const o = await agree(t, 'handle-internal-order.js', { args: [mode, 'nofd'], timeoutMs: T });
+      assert.strictEqual(ev1(o, 'P', 'message 2 callback')[0].code, 'EBADF');
+      assert.strictEqual(ev1(o, 'P', 'worker saw')[0].order, '1,connection,3');
+    });
+  }
+
   // A refused handle: Node's primary sends it again wrapped in a second envelope, its worker
   // answers that twice, and the second ACK trips an assertion that ends Node's primary. So this
   // runs against Node only to see that; rust-cluster sends the message and handle again, ahead
@@ -183,9 +191,10 @@ describe('handles: bad and empty handles', { concurrency: 2 }, () => {
   for (const mode of ['json', 'advanced']) {
     it(`a handle with no descriptor yet fails with EBADF and the channel goes on (handle-errors.js ${mode} nofd)`, async (t) => {
       const o = await agree(t, 'handle-errors.js', { args: [mode, 'nofd'], timeoutMs: T });
-      assert.deepStrictEqual(ev1(o, 'P', 'callback').map((c) => c.err && c.err.code), ['EBADF', 'EBADF', null]);
+      assert.deepStrictEqual(ev1(o, 'P', 'callback').map((c) => c.err && c.err.code), ['EBADF', 'EBADF', null, 'EBADF', null, null]);
       assert.strictEqual(ev1(o, 'P', 'error event')[0].err.code, 'EBADF');
-      assert.deepStrictEqual(ev1(o, 'P', 'worker got').map((g) => g.label), ['plain message after all that']);
+      assert.deepStrictEqual(ev1(o, 'P', 'worker got').map((g) => g.label),
+        ['real handle', 'kept after it', 'plain message after all that']);
     });
   }
   it('a raw native TCP handle (handle-errors.js json native)', async (t) => {

@@ -340,13 +340,9 @@ function sendMessage(proc, message, handle, options, callback, placed) {
   }
 
   const frame = encodeFrame(message, state.serialization === 'advanced');
+  // A handle with no descriptor yet (a dgram socket still binding, a socket still connecting)
+  // has fd -1: the engine fails that send with EBADF, as Node's write does.
   const fd = native ? native.fd : undefined;
-  if (native && !(fd >= 0)) {
-    // A handle with no descriptor yet (a dgram socket still binding, a socket still
-    // connecting): Node's write fails with EBADF and nothing is sent.
-    if (placed) state.engine.unreserve(state.id, false);
-    return sendFailed(proc, native, conv, options, callback, EBADF);
-  }
   const token = typeof callback === 'function' ? nextToken++ : undefined;
   const r = state.engine.send(state.id, frame, fd, token);
   if (r === -1 || r === -2 || r === -3 || r >= 0) {
@@ -365,7 +361,6 @@ function sendMessage(proc, message, handle, options, callback, placed) {
   return sendFailed(proc, native, conv, options, callback, r === -4 ? EPIPE : -(r + 1000));
 }
 
-const EBADF = 9;
 const EPIPE = 32;
 
 // A message that could not be written: as in Node, a handle that was to go with it is closed and

@@ -96,7 +96,6 @@ impl Engine {
         let Ok(frame) = frame.into_value() else {
             return -1000 - 22; // EINVAL: not a Buffer (lib/process.js always passes one)
         };
-        let fd = fd.filter(|n| *n >= 0);
         let cork = self.corking.get();
         let res = self
             .cluster

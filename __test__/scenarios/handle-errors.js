@@ -115,7 +115,21 @@ if (cluster.isPrimary) {
       binding2.bind(0, '127.0.0.1');
       obs('send', { label: 'no callback', ...thrown(() => w.send({ label: 'no callback' }, binding2)) });
       obs('error event', { err: await errorEvent });
-      for (const socket of [binding, binding2]) socket.close();
+      // Kept behind a handle awaiting its answer, then sent (an unbound socket, so it has no
+      // descriptor then either): it fails the same way, and the message kept behind it still goes.
+      const unbound = dgram.createSocket('udp4');
+      const cbs = ['real handle', 'kept dgram.Socket never bound', 'kept after it'].map((label) => {
+        let cb;
+        const done = new Promise((resolve) => { cb = (err) => resolve({ label, err: errInfo(err) }); });
+        return { label, cb, done };
+      });
+      obs('send', { label: cbs[0].label, ...thrown(() => w.send({ label: cbs[0].label }, server, cbs[0].cb)) });
+      obs('send', { label: cbs[1].label, ...thrown(() => w.send({ label: cbs[1].label }, unbound, cbs[1].cb)) });
+      obs('send', { label: cbs[2].label, ...thrown(() => w.send({ label: cbs[2].label }, cbs[2].cb)) });
+      for (const c of cbs) obs('callback', await c.done);
+      obs('worker got', await fromWorker());
+      obs('worker got', await fromWorker());
+      for (const socket of [binding, binding2, unbound]) socket.close();
       connecting.destroy();
     } else {
       // A raw native handle (what cluster itself sends as net.Native).

@@ -11,7 +11,11 @@
 //   Part 'throw' (json): message 2 holds a BigInt, which JSON cannot serialize when its turn
 //   comes after the ACK. The primary's uncaughtException listener sees the TypeError; message 3,
 //   kept behind it, is dropped; the client waits up to 1.5 s for a reply; then message 4 goes.
-//   node handle-internal-order.js [json|advanced] [order|nack|throw]
+//   Part 'nofd': message 2 carries a dgram socket that was never bound, so it has no descriptor
+//   when its turn comes after the ACK: it fails with EBADF, and the connection and message 3
+//   keep their order (1, connection, 3).
+//   node handle-internal-order.js [json|advanced] [order|nack|throw|nofd]
+const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety } = require('../helpers/observe');
 const { modeFromArgv } = require('./handle-common');
@@ -43,7 +47,15 @@ if (cluster.isPrimary) {
       });
       const sendRest = (handle) => {
         worker.send({ n: 1 }, handle);
-        worker.send(part === 'throw' ? { n: 2, big: 1n } : { n: 2 });
+        if (part === 'nofd') {
+          const unbound = dgram.createSocket('udp4');
+          worker.send({ n: 2 }, unbound, (err) => {
+            obs('message 2 callback', { code: err && err.code });
+            unbound.close();
+          });
+        } else {
+          worker.send(part === 'throw' ? { n: 2, big: 1n } : { n: 2 });
+        }
         const client = net.connect(m.port, '127.0.0.1');
         let reply = '';
         client.setEncoding('utf8');

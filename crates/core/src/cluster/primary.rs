@@ -233,9 +233,16 @@ impl Cluster {
     ) -> Result<SendStatus, SendFailure> {
         let (ch, _) = self.shared.entry(id).ok_or(SendFailure::Closed)?;
         let fd = match fd {
-            Some(raw) => Some(Arc::new(fdpass::dup_borrowed(raw).map_err(|e| {
-                SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EBADF))
-            })?)),
+            Some(raw) => match fdpass::dup_borrowed(raw) {
+                Ok(owned) => Some(Arc::new(owned)),
+                Err(e) => {
+                    // Nothing goes (a handle with no descriptor yet fails with EBADF, as Node's
+                    // write does). A place this message was to fill is given up, so what waits
+                    // behind it is not held back for good.
+                    ch.unreserve(false);
+                    return Err(SendFailure::Errno(e.raw_os_error().unwrap_or(libc::EBADF)));
+                }
+            },
             None => None,
         };
         let report = fd.is_some();
