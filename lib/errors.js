@@ -94,8 +94,11 @@ function invalidArgValue(name, value, reason = 'is invalid') {
 }
 
 function outOfRange(name, range, value) {
+  // As Node's: an integer beyond 2 ** 32 is written with numeric separators (1_099_511_627_776).
+  const big = Number.isInteger(value) && Math.abs(value) > 2 ** 32;
+  const received = util.inspect(value, { numericSeparator: big });
   return makeNodeError(RangeError, 'ERR_OUT_OF_RANGE',
-    `The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(value)}`);
+    `The value of "${name}" is out of range. It must be ${range}. Received ${received}`);
 }
 
 const errors = {

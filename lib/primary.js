@@ -14,6 +14,7 @@ const { decodeAdvanced } = require('./serialization.js');
 const { getSocketList } = require('./socket-list.js');
 const native = require('./native.js');
 
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 const SCHED_NONE = 1;
 const SCHED_RR = 2;
 const DEFAULT_MAX_MESSAGE_BYTES = 536870888;
@@ -162,7 +163,14 @@ function noNul(value, name) {
 
 function validateId(name, v) {
   if (v == null) return undefined;
-  // Node's int32 test, which also throws as Node's does for a BigInt.
+  if (NODE_MAJOR >= 25) {
+    // Node 25 on: validateInt32's three errors.
+    if (typeof v !== 'number') throw errors.invalidArgType(`options.${name}`, 'number', v);
+    if (!Number.isInteger(v)) throw errors.outOfRange(`options.${name}`, 'an integer', v);
+    if (v !== (v | 0)) throw errors.outOfRange(`options.${name}`, '>= -2147483648 && <= 2147483647', v);
+    return v;
+  }
+  // Before: Node's int32 test, which also throws as Node's does for a BigInt.
   if (v !== (v | 0)) {
     throw errors.invalidArgType(`options.${name}`, 'int32', v);
   }

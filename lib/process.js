@@ -13,6 +13,8 @@ const errors = require('./errors.js');
 const { encodeFrame } = require('./serialization.js');
 const { getSocketList } = require('./socket-list.js');
 
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
 const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
 const kState = Symbol('rustCluster.state');
 
@@ -59,12 +61,15 @@ function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   this.stderr = null;
   this.stdio = [];
   this.channel = null;
-  Object.defineProperty(this, '_channel', {
-    configurable: true,
-    enumerable: false,
-    get: deprecatedChannelGet,
-    set: deprecatedChannelSet,
-  });
+  // The deprecated alias (DEP0129), removed in Node 25.
+  if (NODE_MAJOR < 25) {
+    Object.defineProperty(this, '_channel', {
+      configurable: true,
+      enumerable: false,
+      get: deprecatedChannelGet,
+      set: deprecatedChannelSet,
+    });
+  }
   this._handleQueue = null;
   this._pendingMessage = null;
   this.send = procSend;

