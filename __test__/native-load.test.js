@@ -42,3 +42,24 @@ test('an engine that cannot be loaded: the loader error is included', () => {
   assert.match(err.message, /failed to load/);
   assert.match(err.message, /npm run build/);
 });
+
+test('the platform package is loaded first, and at require(), before any fork()', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-native-'));
+  try {
+    const target = `${process.platform}-${process.arch}-gnu`;
+    // A broken build in place, and the real engine as the platform package npm would install.
+    copyPackage(dir, true);
+    const pkg = path.join(dir, 'node_modules', `rust-cluster-${target}`);
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: `rust-cluster-${target}`, main: `rust-cluster.${target}.node` }));
+    fs.copyFileSync(path.join(root, `rust-cluster.${target}.node`), path.join(pkg, `rust-cluster.${target}.node`));
+    const script = `require(${JSON.stringify(dir)});
+      const maps = require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n');
+      console.log(JSON.stringify([...new Set(maps.filter((l) => l.endsWith('.node')).map((l) => l.slice(l.indexOf('/'))))]));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.deepStrictEqual(JSON.parse(r.stdout), [path.join(pkg, `rust-cluster.${target}.node`)]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,10 @@
 // emits what the engine reports, in the order Node's primary would.
 
 const EventEmitter = require('events');
+const fs = require('fs');
 const path = require('path');
+const { fileURLToPath } = require('url');
+const diagnosticsChannel = require('diagnostics_channel');
 const net = require('net');
 const dgram = require('dgram');
 const errors = require('./errors.js');
@@ -12,6 +15,7 @@ const { Worker } = require('./worker.js');
 const { WorkerProcess } = require('./process.js');
 const { decodeAdvanced } = require('./serialization.js');
 const { getSocketList } = require('./socket-list.js');
+// Loads the engine now: a primary may drop its privileges before its first fork().
 const native = require('./native.js');
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
@@ -199,14 +203,14 @@ function createWorkerProcess(id, env) {
 
   // What child_process.fork() validates and builds.
   let modulePath = settings.exec;
-  if (modulePath instanceof URL) modulePath = require('url').fileURLToPath(modulePath);
+  if (modulePath instanceof URL) modulePath = fileURLToPath(modulePath);
   else if (Buffer.isBuffer(modulePath)) modulePath = modulePath.toString();
   if (typeof modulePath !== 'string') throw errors.invalidArgType('modulePath', ['string', 'Buffer', 'URL'], modulePath);
   if (modulePath.includes('\u0000')) throw errors.invalidArgValue('modulePath', modulePath, PATH_WITHOUT_NUL);
   const args = settings.args == null ? [] : settings.args;
   if (!Array.isArray(args)) throw errors.invalidArgType('args', 'Array', args);
   let cwd = settings.cwd;
-  if (cwd instanceof URL) cwd = require('url').fileURLToPath(cwd);
+  if (cwd instanceof URL) cwd = fileURLToPath(cwd);
   else if (Buffer.isBuffer(cwd)) cwd = cwd.toString();
   if (cwd != null && typeof cwd !== 'string') {
     throw errors.invalidArgType('options.cwd', ['string', 'Buffer', 'URL'], settings.cwd);
@@ -287,7 +291,7 @@ function createWorkerProcess(id, env) {
 
 let spawnChannel;
 function publishSpawn(proc) {
-  if (spawnChannel === undefined) spawnChannel = require('diagnostics_channel').channel('child_process');
+  if (spawnChannel === undefined) spawnChannel = diagnosticsChannel.channel('child_process');
   if (spawnChannel.hasSubscribers) spawnChannel.publish({ process: proc });
 }
 
@@ -403,7 +407,7 @@ function toHandle(ev, proc, deliver, raw) {
       return;
     }
     default:
-      require('fs').closeSync(ev.fd);
+      fs.closeSync(ev.fd);
       deliver(undefined);
   }
 }
@@ -536,13 +540,13 @@ function dispatch(ev) {
   }
   const worker = live.get(ev.id);
   if (worker === undefined) {
-    if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
+    if (ev.fd !== undefined) fs.closeSync(ev.fd);
     return;
   }
   const proc = worker.process;
   if (proc._closedByUs() && readFromChannel.has(ev.type)) {
     // Our end is closed: as in Node, what the worker wrote is no longer read.
-    if (ev.fd !== undefined) require('fs').closeSync(ev.fd);
+    if (ev.fd !== undefined) fs.closeSync(ev.fd);
     return;
   }
   switch (ev.type) {

@@ -21,7 +21,7 @@ const TMP = [fs.realpathSync(os.tmpdir()), os.tmpdir()];
 // Variables that would change how a scenario behaves if inherited from the
 // environment the tests happen to run in.
 const SCRUB = ['NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE',
-  'NODE_CLUSTER_SCHED_POLICY', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'RC_IMPL'];
+  'NODE_CLUSTER_SCHED_POLICY', 'NODE_OPTIONS', 'NODE_TEST_CONTEXT', 'RC_IMPL', 'RC_PACKAGE'];
 
 // Processes (not zombies) still alive in process group `pgid`.
 function groupMembers(pgid) {
