@@ -5,8 +5,9 @@ const { test } = require('node:test');
 const assert = require('node:assert');
 const { spawn } = require('node:child_process');
 const net = require('node:net');
+const dgram = require('node:dgram');
 const path = require('node:path');
-const { normalize } = require('./helpers/oracle');
+const { normalize, summary } = require('./helpers/oracle');
 
 function get(port) {
   return new Promise((resolve, reject) => {
@@ -63,3 +64,49 @@ for (const policy of ['rr', 'none']) {
     assert.deepStrictEqual(rust, node);
   });
 }
+
+// dgram's bind({ fd }) in a worker: the primary's descriptor, shared with the worker, so the
+// 'listening' event reports the socket's real port; descriptors of the wrong kind are refused.
+function runUdp(impl) {
+  return new Promise((resolve, reject) => {
+    const udp = dgram.createSocket('udp4');
+    const tcp = net.createServer();
+    udp.bind(0, '127.0.0.1', () => tcp.listen(0, '127.0.0.1', () => {
+      const env = { ...process.env, RC_IMPL: impl };
+      delete env.NODE_OPTIONS;
+      delete env.NODE_CLUSTER_SCHED_POLICY;
+      // dgram keeps its handle under a symbol (its `_handle` alias is deprecated, DEP0112).
+      const state = Object.getOwnPropertySymbols(udp).map((k) => udp[k]).find((v) => v && v.handle);
+      const udpHandle = state.handle;
+      const child = spawn(process.execPath, [path.join(__dirname, 'scenarios', 'listen_fd_udp.js')], {
+        env, stdio: ['ignore', 'pipe', 'inherit', udpHandle, tcp._handle],
+      });
+      udp.close();
+      tcp.close();
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve(summary({ code, signal, problems: [], streams: parseLines(stdout) }));
+      });
+    }));
+  });
+}
+
+function parseLines(stdout) {
+  const streams = {};
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const { src, ...rest } = JSON.parse(line);
+    (streams[src] = streams[src] || []).push(rest);
+  }
+  return streams;
+}
+
+test("dgram bind({ fd }) of the primary's descriptor, and descriptors of the wrong kind", async () => {
+  const [node, rust] = await Promise.all([runUdp('node'), runUdp('rust')]);
+  assert.deepStrictEqual(node.exit, { code: 0, signal: null });
+  assert.ok(node.streams.P.some((o) => o.ev === 'primary got'), JSON.stringify(node.streams));
+  assert.deepStrictEqual(rust, node);
+});

@@ -50,6 +50,18 @@ fn parse_ip(address: &str) -> Result<IpAddr, Errno> {
     address.parse::<IpAddr>().map_err(|_| libc::EINVAL)
 }
 
+/// A duplicate of the primary's own descriptor `fd` (a worker's `listen({ fd })` or dgram
+/// `bind({ fd })`), if it is a socket of type `ty`. Anything else, a closed descriptor included,
+/// is EINVAL, as Node's primary refuses a descriptor whose handle type does not fit.
+pub fn adopt(fd: i64, ty: SockType) -> Result<OwnedFd, Errno> {
+    let raw = i32::try_from(fd).map_err(|_| libc::EINVAL)?;
+    let dup = crate::ipc::fdpass::dup_borrowed(raw).map_err(|_| libc::EINVAL)?;
+    match socket::getsockopt(&dup, sockopt::SockType) {
+        Ok(t) if t == ty => Ok(dup),
+        _ => Err(libc::EINVAL),
+    }
+}
+
 /// A bound (not listening) TCP socket. `defer_in_use` keeps a socket whose bind failed with
 /// EADDRINUSE, unbound, as libuv does (the error surfaces when the worker listens).
 pub fn tcp_bind(
@@ -173,4 +185,25 @@ pub fn sockname(fd: &OwnedFd) -> Option<Value> {
             .with("port", addr.port())
             .into_value(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_descriptor_is_adopted_only_as_the_kind_of_socket_it_is() {
+        let udp = udp_bind(Some("127.0.0.1"), 0, false, 0).expect("udp socket");
+        let raw = i64::from(udp.as_raw_fd());
+        let dup = adopt(raw, SockType::Datagram).expect("a UDP socket adopted for dgram");
+        assert_ne!(dup.as_raw_fd(), udp.as_raw_fd());
+        assert_eq!(adopt(raw, SockType::Stream).err(), Some(libc::EINVAL));
+        // A descriptor that is not open, and one out of range.
+        assert_eq!(adopt(1 << 20, SockType::Stream).err(), Some(libc::EINVAL));
+        assert_eq!(adopt(-1, SockType::Datagram).err(), Some(libc::EINVAL));
+        assert_eq!(
+            adopt(i64::MAX, SockType::Datagram).err(),
+            Some(libc::EINVAL)
+        );
+    }
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
+use nix::sys::socket::SockType;
 use serde_json::{Map, Value};
 use tokio::io::unix::AsyncFd;
 use tokio::task::JoinHandle;
@@ -49,7 +50,7 @@ impl RoundRobin {
         };
         let mut path = None;
         let fd = if let Some(n) = primary_fd {
-            fdpass::dup_borrowed(n as i32).map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?
+            listen::adopt(n, SockType::Stream)?
         } else if let Some(p) = port.filter(|p| *p >= 0) {
             let p = u16::try_from(p).map_err(|_| libc::EINVAL)?;
             listen::tcp_bind(address, p, flags & 1 != 0, false)?

@@ -5,6 +5,7 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use nix::sys::socket::SockType;
 use serde_json::{Map, Value};
 
 use super::listen::{self, Errno};
@@ -29,9 +30,13 @@ impl SharedHandle {
         let flags = msg_int(msg, "flags").unwrap_or(0);
         let fd_num = msg_int(msg, "fd").unwrap_or(-1);
         let address_type = msg.get("addressType");
-        if fd_num >= 0 && !udp {
-            let fd = crate::ipc::fdpass::dup_borrowed(fd_num as i32)
-                .map_err(|e| e.raw_os_error().unwrap_or(libc::EBADF))?;
+        if fd_num >= 0 {
+            let ty = if udp {
+                SockType::Datagram
+            } else {
+                SockType::Stream
+            };
+            let fd = listen::adopt(fd_num, ty)?;
             return Ok(SharedHandle {
                 fd: Arc::new(fd),
                 workers: Vec::new(),
