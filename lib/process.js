@@ -7,18 +7,13 @@ const EventEmitter = require('events');
 const util = require('util');
 const os = require('os');
 const net = require('net');
-const dgram = require('dgram');
 const { ChildProcess } = require('child_process');
 const errors = require('./errors.js');
-const { encodeFrame } = require('./serialization.js');
-const { getSocketList } = require('./socket-list.js');
+const channel = require('./channel.js');
+const { kState, createState } = require('./process-state.js');
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
-const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
-const kState = Symbol('rustCluster.state');
-
-let nextToken = 1;
 
 // Node's ChildProcess keeps its native process in `_handle`, an object of class Process.
 class Process {
@@ -31,21 +26,7 @@ class Process {
 // same); the engine's state is kept under a symbol, out of sight.
 function WorkerProcess(engine, id, spawnfile, spawnargs, serialization) {
   EventEmitter.call(this);
-  Object.defineProperty(this, kState, {
-    value: {
-      engine,
-      id,
-      serialization,
-      pending: new Map(), // send token -> callback
-      channelOpen: false,
-      closedByUs: false, // our end of the channel was closed (disconnect())
-      disconnectRequested: false,
-      processRef: true,
-      channelRef: true,
-      watchingInternal: false,
-      onRefChange: null,
-    },
-  });
+  Object.defineProperty(this, kState, { value: createState(engine, id, serialization) });
   this._closesNeeded = 1;
   this._closesGot = 0;
   this.connected = false;
@@ -91,7 +72,7 @@ Object.defineProperty(WorkerProcess.prototype, 'constructor', {
 
 // Methods of rust-cluster's own (called by lib/primary.js) are not enumerable, so for...in over a
 // worker.process lists what it lists in Node.
-function internal(fn) {
+function defineHidden(fn) {
   Object.defineProperty(WorkerProcess.prototype, fn.name, { configurable: true, writable: true, value: fn });
 }
 
@@ -136,7 +117,7 @@ function maybeClose(proc) {
 }
 
 // Called once the engine spawned the process: wire stdio streams and the channel.
-internal(function _attach(pid, stdioFds, stdioSpec) {
+defineHidden(function _attach(pid, stdioFds, stdioSpec) {
   this.pid = pid;
   this._handle = new Process(pid);
   this.connected = true;
@@ -170,7 +151,7 @@ internal(function _attach(pid, stdioFds, stdioSpec) {
 // disconnect(), as Node's does), 'disconnect' is emitted at once and the channel never counts
 // towards 'close': Node counts it only when it reads the end of the stream, which it no longer
 // does once it closed the channel itself, so that process never emits 'close'.
-internal(function _onChannelClosed(byUs = false) {
+defineHidden(function _onChannelClosed(byUs = false) {
   const state = this[kState];
   if (!state.channelOpen) return;
   state.channelOpen = false;
@@ -188,7 +169,7 @@ internal(function _onChannelClosed(byUs = false) {
 
 // A spawn that failed with ENOENT/EACCES/EAGAIN: Node still opened the channel, reports the error
 // through an exit code of -errno (no 'exit' event), then sees the channel end.
-internal(function _failSpawn(err) {
+defineHidden(function _failSpawn(err) {
   this.connected = true;
   this._closesNeeded++;
   openChannel(this);
@@ -200,7 +181,7 @@ internal(function _failSpawn(err) {
   setImmediate(() => this._onChannelClosed());
 });
 
-internal(function _onExit(code, signal) {
+defineHidden(function _onExit(code, signal) {
   if (signal) this.signalCode = signal;
   else this.exitCode = code;
   this._handle = null;
@@ -209,7 +190,7 @@ internal(function _onExit(code, signal) {
   maybeClose(this);
 });
 
-internal(function _onSendDone(token, error) {
+defineHidden(function _onSendDone(token, error) {
   const pending = this[kState].pending;
   const cb = pending.get(token);
   if (!cb) return;
@@ -221,233 +202,18 @@ internal(function _onSendDone(token, error) {
 
 // Whether our end of the channel was closed by disconnect(): what the worker wrote after that is
 // not read, as in Node.
-internal(function _closedByUs() {
+defineHidden(function _closedByUs() {
   return this[kState].closedByUs;
 });
 
-internal(function _channelOpen() {
+defineHidden(function _channelOpen() {
   return this[kState].channelOpen;
 });
 
-// --- sending, with handles --------------------------------------------------------------------
-// As in Node: a message with a handle goes out in a NODE_HANDLE envelope carrying the handle's
-// descriptor; until the worker answers NODE_HANDLE_ACK/NACK every later message waits in
-// `_handleQueue` (send() returns true only for the first one queued), and keeps its place in the
-// engine's queue (engine.reserve), among the cluster messages the engine sends the worker
-// meanwhile, which Node queues in the same line. A net.Socket sent without
-// keepOpen is detached from its JS object at once and its native handle closed on the ACK, or
-// sent again on a NACK (at most 3 more times).
-
-const MAX_HANDLE_RETRANSMISSIONS = 3;
-
-function dgramState(socket) {
-  const sym = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  return sym ? socket[sym] : undefined;
-}
-
-function isNative(handle, names) {
-  return handle !== null && typeof handle === 'object' && names.includes(handle.constructor && handle.constructor.name) &&
-    typeof handle.fd === 'number';
-}
-
-function handleType(handle) {
-  if (handle instanceof net.Socket) return 'net.Socket';
-  if (handle instanceof net.Server) return 'net.Server';
-  if (isNative(handle, ['TCP', 'Pipe'])) return 'net.Native';
-  if (handle instanceof dgram.Socket) return 'dgram.Socket';
-  if (isNative(handle, ['UDP'])) return 'dgram.Native';
-  return null;
-}
-
-const nop = () => {};
-
-// The native handle each kind of object sends (Node's handle conversion, sending side).
-const conversion = {
-  'net.Native': { send: (proc, message, handle) => handle },
-  'net.Server': { send: (proc, message, server) => server._handle },
-  'net.Socket': {
-    send(proc, message, socket, options) {
-      if (!socket._handle) return undefined;
-      if (socket.server) {
-        // The server now counts this socket through the worker (getConnections, close).
-        message.key = socket.server._connectionKey;
-        getSocketList('send', proc, message.key, (list) => socket.server._setupWorker(list));
-        if (!options.keepOpen) socket.server._connections--;
-      }
-      const handle = socket._handle;
-      if (!options.keepOpen) {
-        handle.onread = nop;
-        socket._handle = null;
-        socket.setTimeout(0);
-      }
-      return handle;
-    },
-    postSend(proc, message, handle, options, callback) {
-      if (handle && !options.keepOpen) {
-        proc._pendingMessage = { callback, message, handle, options, retransmissions: 0 };
-      }
-    },
-  },
-  'dgram.Socket': {
-    send(proc, message, socket) {
-      message.dgramType = socket.type;
-      const state = dgramState(socket);
-      return state && state.handle;
-    },
-  },
-  'dgram.Native': { send: (proc, message, handle) => handle },
-};
-
-const procSend = anonymous(function (message, handle, options, callback) {
-  if (typeof handle === 'function') {
-    callback = handle;
-    handle = undefined;
-    options = undefined;
-  } else if (typeof options === 'function') {
-    callback = options;
-    options = undefined;
-  } else if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
-    throw errors.invalidArgType('options', 'object', options);
-  }
-  options = { swallowErrors: false, ...options };
-  if (this.connected) return this._send(message, handle, options, callback);
-  const ex = errors.ipcChannelClosed();
-  if (typeof callback === 'function') process.nextTick(callback, ex);
-  else process.nextTick(() => this.emit('error', ex));
-  return false;
-});
-
-const procInternalSend = anonymous(function (message, handle, options, callback) {
-  return sendMessage(this, message, handle, options, callback, false);
-});
-
-// `placed`: the message was kept back before and its place in the engine's queue is reserved.
-function sendMessage(proc, message, handle, options, callback, placed) {
-  if (message === undefined) throw errors.missingArgs('message');
-  const t = typeof message;
-  if (t !== 'string' && t !== 'object' && t !== 'number' && t !== 'boolean') {
-    throw errors.invalidArgType('message', ['string', 'object', 'number', 'boolean'], message);
-  }
-  const state = proc[kState];
-  let conv = null;
-  let native = null;
-  if (handle) {
-    const type = handleType(handle);
-    if (type === null) throw errors.invalidHandleType();
-    const envelope = { cmd: 'NODE_HANDLE', type, msg: message };
-    if (proc._handleQueue) return keepBack(proc, { callback, handle, options, message }, placed);
-    conv = conversion[type];
-    native = conv.send(proc, envelope, handle, options);
-    // A handle that was already sent (or destroyed): the message goes without it.
-    message = native ? envelope : message;
-  } else if (proc._handleQueue) {
-    return keepBack(proc, { callback, handle: null, options, message }, placed);
-  }
-
-  const frame = encodeFrame(message, state.serialization === 'advanced');
-  // A handle with no descriptor yet (a dgram socket still binding, a socket still connecting)
-  // has fd -1: the engine fails that send with EBADF, as Node's write does.
-  const fd = native ? native.fd : undefined;
-  const token = typeof callback === 'function' ? nextToken++ : undefined;
-  const r = state.engine.send(state.id, frame, fd, token);
-  if (r === -1 || r === -2 || r === -3 || r >= 0) {
-    if (native) {
-      if (!proc._handleQueue) proc._handleQueue = [];
-      if (conv.postSend) conv.postSend(proc, message, native, options, callback);
-    }
-    if (token !== undefined) {
-      if (r === -1) process.nextTick(callback, null);
-      else state.pending.set(token, callback);
-    }
-    return r < 0 || r < MAX_QUEUED;
-  }
-  // A failed write. When the engine saw the channel end before this thread did (the worker
-  // closed it), Node's write would have failed with EPIPE.
-  return sendFailed(proc, native, conv, options, callback, r === -4 ? EPIPE : -(r + 1000));
-}
-
-const EPIPE = 32;
-
-// A message that could not be written: as in Node, a handle that was to go with it is closed and
-// the error goes to the callback, or to an 'error' event.
-function sendFailed(proc, native, conv, options, callback, errno) {
-  if (native && conv.postSend && !options.keepOpen) native.close();
-  const ex = errors.errnoException(errno, 'write');
-  if (typeof callback === 'function') {
-    process.nextTick(callback, ex);
-  } else if (!options.swallowErrors && ex.code !== 'EPIPE' && ex.code !== 'ECONNRESET') {
-    // A peer that went away shows up as 'disconnect'; rust-cluster does not turn that race
-    // into an 'error' that would crash a primary without an error listener.
-    process.nextTick(() => proc.emit('error', ex));
-  }
-  // Like Node, the return value reflects the write queue, which a failed write left empty.
-  return true;
-}
-
-function keepBack(proc, item, placed) {
-  const state = proc[kState];
-  if (!placed) state.engine.reserve(state.id);
-  proc._handleQueue.push(item);
-  return proc._handleQueue.length === 1;
-}
-
-// The worker answered the last handle sent: close it (ACK) or send it again (NACK), then send
-// what waited behind it, and run a disconnect requested meanwhile. After a NACK the engine holds
-// a place before everything else for the handle sent again; it is given up when there is none.
-internal(function _onHandleAnswered(nack) {
-  const state = this[kState];
-  const pending = this._pendingMessage;
-  if (pending) {
-    if (!nack) {
-      closePending(this);
-    } else if (pending.retransmissions++ === MAX_HANDLE_RETRANSMISSIONS) {
-      closePending(this);
-      process.emitWarning('Handle did not reach the receiving process correctly', 'SentHandleNotReceivedWarning');
-    }
-  }
-  const queue = this._handleQueue || [];
-  this._handleQueue = null;
-  if (this._pendingMessage) {
-    const p = this._pendingMessage;
-    sendMessage(this, p.message.msg, p.handle, p.options, p.callback, true);
-  } else if (nack) {
-    state.engine.unreserve(state.id, false);
-  }
-  let i = 0;
-  try {
-    for (; i < queue.length; i++) {
-      const q = queue[i];
-      if (q.action !== undefined) {
-        // An internal message of the primary's (cluster disconnect) queued behind the handle.
-        if (this._handleQueue) this._handleQueue.push(q);
-        else q.action();
-      } else {
-        sendMessage(this, q.message, q.handle, q.options, q.callback, true);
-      }
-    }
-  } catch (err) {
-    // A kept message that can no longer be serialized: as in Node, it and the rest of the queue
-    // are dropped; their places, the last ones reserved, are given up.
-    for (let j = i; j < queue.length; j++) state.engine.unreserve(state.id, true);
-    throw err;
-  }
-  if (!this.connected && state.channelOpen && !this._handleQueue && state.disconnectRequested) {
-    this._disconnect();
-  }
-});
-
-// Runs `action` (which writes an internal message) in order with user messages: at once, or
-// after the messages waiting behind an unanswered handle, as Node's primary queues it.
-internal(function _inOrder(action) {
-  if (this._handleQueue) keepBack(this, { action }, false);
-  else action();
-});
-
-function closePending(proc) {
-  const p = proc._pendingMessage;
-  proc._pendingMessage = null;
-  if (p && p.handle && typeof p.handle.close === 'function') p.handle.close();
-}
+const procSend = anonymous(channel.send);
+const procInternalSend = anonymous(channel.internalSend);
+defineHidden(channel._onHandleAnswered);
+defineHidden(channel._inOrder);
 
 const procDisconnect = anonymous(function () {
   if (!this.connected) {
@@ -522,11 +288,11 @@ function refChanged(proc) {
   if (state.onRefChange !== null) state.onRefChange();
 }
 
-internal(function _watchRefs(onRefChange) {
+defineHidden(function _watchRefs(onRefChange) {
   this[kState].onRefChange = onRefChange;
 });
 
-internal(function _keepsAlive() {
+defineHidden(function _keepsAlive() {
   const state = this[kState];
   const running = this.exitCode == null && this.signalCode == null && this.pid !== undefined;
   return (running && state.processRef) || (state.channelOpen && state.channelRef);
