@@ -5,8 +5,8 @@ const assert = require('node:assert');
 const { agree, events } = require('./helpers/oracle');
 
 describe('API surface', { concurrency: 3 }, () => {
-  it('primary and worker flags, constants, methods (api_surface.js)', async (t) => {
-    const oracle = await agree(t, 'api_surface.js');
+  it('primary and worker flags, constants, methods (api-surface.js)', async (t) => {
+    const oracle = await agree(t, 'api-surface.js');
     const [p] = events(oracle, 'P', 'primary');
     assert.deepStrictEqual([p.isPrimary, p.isMaster, p.isWorker, p.worker], [true, true, false, '<undefined>']);
     const [w] = events(oracle, 'W1', 'worker');
@@ -17,8 +17,8 @@ describe('API surface', { concurrency: 3 }, () => {
   });
 
   for (const mode of ['kill', 'exit3']) {
-    it(`worker.process is a ChildProcess: ${mode} (worker_process.js)`, async (t) => {
-      const oracle = await agree(t, 'worker_process.js', { args: [mode] });
+    it(`worker.process is a ChildProcess: ${mode} (worker-process.js)`, async (t) => {
+      const oracle = await agree(t, 'worker-process.js', { args: [mode] });
       const [p] = events(oracle, 'P', 'process');
       assert.strictEqual(p.isChildProcess, true);
       assert.deepStrictEqual(events(oracle, 'W1', 'ids')[0], { ev: 'ids', pidMatches: true, parentIsPrimary: true });
@@ -28,8 +28,8 @@ describe('API surface', { concurrency: 3 }, () => {
   }
 
   for (const ser of ['json', 'advanced']) {
-    it(`worker.process emits 'internalMessage' while listened to: ${ser} (internal_messages.js)`, async (t) => {
-      const oracle = await agree(t, 'internal_messages.js', { args: [ser] });
+    it(`worker.process emits 'internalMessage' while listened to: ${ser} (internal-messages.js)`, async (t) => {
+      const oracle = await agree(t, 'internal-messages.js', { args: [ser] });
       const seen = events(oracle, 'P', 'internalMessage').map((e) => e.m.act || e.m.cmd);
       assert.deepStrictEqual(seen, ['online', 'queryServer', 'listening', 'NODE_HANDLE_ACK', 'NODE_CLUSTER', 'NODE_HANDLE', 'NODE_HANDLE']);
       const handles = events(oracle, 'P', 'internalMessage').filter((e) => e.m.cmd === 'NODE_HANDLE').map((e) => e.handle);

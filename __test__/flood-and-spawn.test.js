@@ -16,13 +16,13 @@ test('a worker flooding the primary: memory stays bounded and others are served'
 });
 
 test('fork() with a uid the system refuses fails as in Node', { skip: process.getuid() !== 0 && 'needs root to drop privileges' }, async (t) => {
-  await agree(t, 'spawn_eperm.js');
+  await agree(t, 'spawn-eperm.js');
 });
 
 const hasPython = require('node:child_process').spawnSync('python3', ['--version']).status === 0;
 
 test('descriptors that no NODE_HANDLE claims: capped, the worker is disconnected, none kept', { skip: !hasPython && 'needs python3' }, async () => {
-  const rust = await runScenario('stray_fds.js', 'rust', { timeoutMs: 15000 });
+  const rust = await runScenario('stray-fds.js', 'rust', { timeoutMs: 15000 });
   assert.deepStrictEqual(rust.problems, [], rust.stderr);
   assert.deepStrictEqual(events(rust.streams, 'P', 'bad error'), [{ ev: 'bad error', code: 'ERR_IPC_MALFORMED_MESSAGE' }], rust.stdout);
   assert.deepStrictEqual(events(rust.streams, 'P', 'after'), [{ ev: 'after', someDelivered: true, fdsBackToBefore: true }], rust.stdout);

@@ -39,41 +39,41 @@ describe('worker lifecycle (lifecycle.js)', { concurrency: 4 }, () => {
   }
 });
 
-describe('workers that cannot run (bad_exec.js)', { concurrency: 3 }, () => {
+describe('workers that cannot run (bad-exec.js)', { concurrency: 3 }, () => {
   for (const mode of ['missing_script', 'syntax_error']) {
     it(`${mode}: online, then disconnect and exit code 1`, async (t) => {
-      const oracle = await agree(t, 'bad_exec.js', { args: [mode] });
+      const oracle = await agree(t, 'bad-exec.js', { args: [mode] });
       const names = events(oracle, 'P').map((o) => o.ev);
       assert.ok(names.includes('C.online'), 'online is sent before the main module loads');
       assert.strictEqual(events(oracle, 'P', 'C.exit')[0].code, 1);
     });
   }
   it('missing_cwd: spawn fails, worker and ChildProcess emit error', async (t) => {
-    const oracle = await agree(t, 'bad_exec.js', { args: ['missing_cwd'] });
+    const oracle = await agree(t, 'bad-exec.js', { args: ['missing_cwd'] });
     assert.strictEqual(events(oracle, 'P', 'W.error')[0].err.code, 'ENOENT');
   });
 });
 
-describe('cluster.disconnect() (cluster_disconnect.js)', { concurrency: 3 }, () => {
+describe('cluster.disconnect() (cluster-disconnect.js)', { concurrency: 3 }, () => {
   it('with no workers: callback asynchronously, before setImmediate', async (t) => {
-    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['none'] });
+    const oracle = await agree(t, 'cluster-disconnect.js', { args: ['none'] });
     assert.deepStrictEqual(events(oracle, 'P').map((o) => o.ev).slice(2, 4),
       ['callback', 'setImmediate queued before']);
   });
   it('with one worker: callback after its disconnect, before its exit', async (t) => {
-    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['one'] });
+    const oracle = await agree(t, 'cluster-disconnect.js', { args: ['one'] });
     assert.deepStrictEqual(events(oracle, 'P').map((o) => o.ev),
       ['W.online', 'disconnect() returned', 'W.disconnect', 'C.disconnect', 'callback', 'W.exit', 'C.exit', 'primary exit']);
   });
   it('with two workers: all removed at once, callback before the first exit', async (t) => {
-    const oracle = await agree(t, 'cluster_disconnect.js', { args: ['two'] });
+    const oracle = await agree(t, 'cluster-disconnect.js', { args: ['two'] });
     const [cb] = events(oracle, 'P', 'callback');
     assert.deepStrictEqual([cb.calls, cb.exitEventsBefore, cb.workers], [1, 0, []]);
     assert.strictEqual(events(oracle, 'P:w1', 'C.exit').length + events(oracle, 'P:w2', 'C.exit').length, 2);
   });
 });
 
-describe('the primary ends while workers run (primary_exit.js)', { concurrency: 3 }, () => {
+describe('the primary ends while workers run (primary-exit.js)', { concurrency: 3 }, () => {
   const endings = {
     exit: { code: 0, signal: null },
     throw: { code: 1, signal: null },
@@ -81,7 +81,7 @@ describe('the primary ends while workers run (primary_exit.js)', { concurrency: 
   };
   for (const [how, expectExit] of Object.entries(endings)) {
     it(`${how}: every worker gets the last message and exits by itself, running its 'exit' listeners`, async (t) => {
-      const oracle = await agree(t, 'primary_exit.js', { args: [how], expectExit });
+      const oracle = await agree(t, 'primary-exit.js', { args: [how], expectExit });
       for (const w of ['W1', 'W2']) {
         assert.deepStrictEqual(events(oracle, w).map((o) => o.ev), ['got', 'worker exit']);
         assert.strictEqual(events(oracle, w, 'worker exit')[0].code, 0);

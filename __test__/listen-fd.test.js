@@ -23,7 +23,7 @@ async function run(impl, policy) {
   const { port } = server.address();
   const env = { ...process.env, RC_IMPL: impl, NODE_CLUSTER_SCHED_POLICY: policy };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, [path.join(__dirname, 'scenarios', 'listen_fd.js')], {
+  const child = spawn(process.execPath, [path.join(__dirname, 'scenarios', 'listen-fd.js')], {
     env, stdio: ['pipe', 'pipe', 'inherit', server._handle],
   });
   // The primary has its own copy now; this process stops accepting on it.
@@ -78,7 +78,7 @@ function runUdp(impl) {
       // dgram keeps its handle under a symbol (its `_handle` alias is deprecated, DEP0112).
       const state = Object.getOwnPropertySymbols(udp).map((k) => udp[k]).find((v) => v && v.handle);
       const udpHandle = state.handle;
-      const child = spawn(process.execPath, [path.join(__dirname, 'scenarios', 'listen_fd_udp.js')], {
+      const child = spawn(process.execPath, [path.join(__dirname, 'scenarios', 'listen-fd-udp.js')], {
         env, stdio: ['ignore', 'pipe', 'inherit', udpHandle, tcp._handle],
       });
       udp.close();

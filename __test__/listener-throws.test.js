@@ -3,5 +3,5 @@ const { test } = require('node:test');
 const { agree } = require('./helpers/oracle');
 
 test('a throwing message listener loses and repeats nothing', async (t) => {
-  await agree(t, 'listener_throws.js');
+  await agree(t, 'listener-throws.js');
 });

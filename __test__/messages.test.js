@@ -30,8 +30,8 @@ describe('messages', { concurrency: 2 }, () => {
     });
   }
 
-  it('send() errors and sending on a closed channel (send_errors.js)', async (t) => {
-    const oracle = await agree(t, 'send_errors.js');
+  it('send() errors and sending on a closed channel (send-errors.js)', async (t) => {
+    const oracle = await agree(t, 'send-errors.js');
     const bad = Object.fromEntries(events(oracle, 'P', 'bad send').map((o) => [o.label, o.code]));
     assert.strictEqual(bad['send(undefined)'], 'ERR_MISSING_ARGS');
     assert.strictEqual(bad['send(Symbol())'], 'ERR_INVALID_ARG_TYPE');

@@ -41,23 +41,23 @@ function checkAdvanced(o) {
 
 describe('serialization', { concurrency: 2 }, () => {
   for (const how of ['setup', 'assign', 'mutate']) {
-    it(`advanced via ${how}: round trips both ways, refused values (serial-roundtrip.js ${how})`, async (t) => {
-      const o = await agree(t, 'serial-roundtrip.js', { args: [how], timeoutMs: T });
+    it(`advanced via ${how}: round trips both ways, refused values (serial/roundtrip.js ${how})`, async (t) => {
+      const o = await agree(t, 'serial/roundtrip.js', { args: [how], timeoutMs: T });
       assert.strictEqual(events(o, 'P', 'settings')[0].serialization, 'advanced');
       checkAdvanced(o);
     });
   }
 
-  it('the same values in json mode (serial-roundtrip.js json)', async (t) => {
-    const o = await agree(t, 'serial-roundtrip.js', { args: ['json'], timeoutMs: T });
+  it('the same values in json mode (serial/roundtrip.js json)', async (t) => {
+    const o = await agree(t, 'serial/roundtrip.js', { args: ['json'], timeoutMs: T });
     const byLabel = Object.fromEntries(events(o, 'P', 'echo').map((e) => [e.label, e]));
     assert.strictEqual(byLabel.Map.same, false, 'a Map does not survive json');
     assert.ok(events(o, 'P', 'send threw').some((e) => e.label === 'BigInt nested'), 'a nested BigInt throws in json mode');
   });
 
   for (const policy of ['rr', 'none']) {
-    it(`server sharing in advanced mode, SCHED_${policy.toUpperCase()} (serial-share.js)`, async (t) => {
-      const o = await agree(t, 'serial-share.js', { args: ['advanced'], env: { NODE_CLUSTER_SCHED_POLICY: policy }, timeoutMs: T });
+    it(`server sharing in advanced mode, SCHED_${policy.toUpperCase()} (serial/share.js)`, async (t) => {
+      const o = await agree(t, 'serial/share.js', { args: ['advanced'], env: { NODE_CLUSTER_SCHED_POLICY: policy }, timeoutMs: T });
       const r = events(o, 'P', 'reports')[0];
       assert.strictEqual(r.isMap, true);
       assert.strictEqual(r.sameTcpPort, true);

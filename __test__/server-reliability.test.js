@@ -27,7 +27,7 @@ async function both(t, file, args, timeoutMs) {
 
 describe('rust-cluster beyond Node', { concurrency: 1 }, () => {
   it('(a) requests are answered while the primary JS thread is blocked for 2 s', async (t) => {
-    const { rust: { result: r }, context } = await both(t, 'server-block.js', [], 20000);
+    const { rust: { result: r }, context } = await both(t, 'server/block.js', [], 20000);
     assert.ok(r.blockedFor >= 2000, `the primary really blocked${context}`);
     assert.deepStrictEqual(r.failed, [], `no request failed${context}`);
     assert.ok(r.startedInBlock >= 10, `the client kept requesting during the block${context}`);
@@ -35,14 +35,14 @@ describe('rust-cluster beyond Node', { concurrency: 1 }, () => {
   });
 
   it('(b) 10,000 short round-robin connections leave the primary fd count unchanged (±2)', async (t) => {
-    const { rust: { result: r }, context } = await both(t, 'server-fdleak.js', ['10000'], 45000);
+    const { rust: { result: r }, context } = await both(t, 'server/fdleak.js', ['10000'], 45000);
     assert.deepStrictEqual([r.ok, r.failed], [10000, 0], `every connection answered${context}`);
     assert.ok(Math.abs(r.fdsAfter - r.fdsBefore) <= 2, `fds before ${r.fdsBefore}, after ${r.fdsAfter}${context}`);
   });
 
   for (const mode of ['blocked', 'busy']) {
     it(`(c) a worker SIGKILLed while connections are handed to it: the other worker answers them (${mode})`, async (t) => {
-      const { rust: { result: r }, context } = await both(t, 'server-sigkill.js', [mode], 20000);
+      const { rust: { result: r }, context } = await both(t, 'server/sigkill.js', [mode], 20000);
       assert.deepStrictEqual(r.exits, [{ id: 1, code: null, signal: 'SIGKILL' }], `W1 was killed${context}`);
       assert.ok(r.answeredByW2AfterKill > 0, `W2 kept answering after the kill${context}`);
       if (mode === 'blocked') assert.strictEqual(r.w1AcceptedDuringLoad, 0, `a blocked W1 accepts nothing${context}`);
@@ -51,7 +51,7 @@ describe('rust-cluster beyond Node', { concurrency: 1 }, () => {
   }
 
   it('(d) the last worker SIGKILLed with a connection in flight: that client is closed too, not left hanging', async (t) => {
-    const { rust: { result: r }, context } = await both(t, 'server-lastworker.js', [], 20000);
+    const { rust: { result: r }, context } = await both(t, 'server/lastworker.js', [], 20000);
     assert.deepStrictEqual(r.results, ['closed', 'closed', 'closed'], `every waiting client sees its connection closed${context}`);
     assert.strictEqual(r.newConnection, 'ECONNREFUSED', `the listening socket is closed${context}`);
   });

@@ -74,10 +74,10 @@ const SOCKET_MODE = {
   none: { 'pipe-abs': '700', 'pipe-rel': '700', 'pipe-long': '700', 'pipe-r': '700', 'pipe-w': '700', 'pipe-rw': '700' },
 };
 
-describe('one server shared by N workers, real clients (server-share.js)', { concurrency: 3 }, () => {
+describe('one server shared by N workers, real clients (server/share.js)', { concurrency: 3 }, () => {
   for (const c of CASES) {
     it(c.name, async (t) => {
-      const oracle = await agree(t, 'server-share.js', { args: c.args, env: { ...c.env, ...tlsEnv }, timeoutMs: 30000 });
+      const oracle = await agree(t, 'server/share.js', { args: c.args, env: { ...c.env, ...tlsEnv }, timeoutMs: 30000 });
       const rr = c.policy === 'rr';
       const udp = c.proto.startsWith('udp');
       const pipe = c.proto.startsWith('pipe');
@@ -117,7 +117,7 @@ describe('one server shared by N workers, real clients (server-share.js)', { con
   }
 });
 
-describe('listen()/bind() variants and errors in a worker (server-listen.js)', { concurrency: 3 }, () => {
+describe('listen()/bind() variants and errors in a worker (server/listen.js)', { concurrency: 3 }, () => {
   // A port that another process (this one) holds for the whole file.
   const holder = net.createServer();
   let held;
@@ -131,10 +131,13 @@ describe('listen()/bind() variants and errors in a worker (server-listen.js)', {
     const skip = policy !== 'rr' && NODE_MAJOR >= 22 && `Node ${NODE_MAJOR}'s own cluster crashes this scenario's worker under SCHED_NONE`;
     it(policy, { skip }, async (t) => {
       const p = POLICY[policy];
-      const oracle = await agree(t, 'server-listen.js', { args: [p.args, String(held)], env: p.env, timeoutMs: 30000 });
+      const oracle = await agree(t, 'server/listen.js', { args: [p.args, String(held)], env: p.env, timeoutMs: 30000 });
       const rr = policy === 'rr';
       const steps = Object.fromEntries(events(oracle, 'W1', 'step').map((s) => [s.name, s]));
-      const errorOf = (name) => steps[name].error && [steps[name].error.code, steps[name].error.errno, steps[name].error.syscall];
+      const errorOf = (name) => {
+        const e = steps[name].error;
+        return e && [e.code, e.errno, e.syscall];
+      };
       assert.strictEqual(steps['listen(0)'].holds, !rr);
       assert.strictEqual(steps['listen(0)'].backlog, 511);
       assert.strictEqual(steps['listen(0) again in the same worker'].differentPort, true);
@@ -169,10 +172,10 @@ describe('listen()/bind() variants and errors in a worker (server-listen.js)', {
   }
 });
 
-describe('keys and the shared port across close and listen again (server-rejoin.js)', { concurrency: 2 }, () => {
+describe('keys and the shared port across close and listen again (server/rejoin.js)', { concurrency: 2 }, () => {
   for (const policy of ['rr', 'none']) {
     it(policy, async (t) => {
-      const oracle = await agree(t, 'server-rejoin.js', { args: [policy], timeoutMs: 30000 });
+      const oracle = await agree(t, 'server/rejoin.js', { args: [policy], timeoutMs: 30000 });
       assert.strictEqual(events(oracle, 'P', 'both listen(0)')[0].samePort, true);
       assert.strictEqual(events(oracle, 'P', 'W1 listens again while W2 holds A')[0].samePortAsBefore, true);
       assert.strictEqual(events(oracle, 'P', 'second server in W1')[0].differentPort, true);
@@ -183,11 +186,11 @@ describe('keys and the shared port across close and listen again (server-rejoin.
   }
 });
 
-describe('connections held across worker changes (server-conns.js)', { concurrency: 3 }, () => {
+describe('connections held across worker changes (server/conns.js)', { concurrency: 3 }, () => {
   for (const policy of ['rr', 'none', 'env=none']) {
     it(`worker.disconnect() waits for the open connection, ${policy}`, async (t) => {
       const p = POLICY[policy];
-      const oracle = await agree(t, 'server-conns.js', { args: ['disconnect_waits', p.args], env: p.env, timeoutMs: 30000 });
+      const oracle = await agree(t, 'server/conns.js', { args: ['disconnect_waits', p.args], env: p.env, timeoutMs: 30000 });
       const [later] = events(oracle, 'P', '300 ms later');
       assert.deepStrictEqual([later.connected, later.ead, later.listed], [true, true, false]);
       assert.deepStrictEqual(events(oracle, 'P', 'new connections meanwhile')[0].answeredBy, ['W2', 'W2', 'W2', 'W2']);
@@ -197,33 +200,33 @@ describe('connections held across worker changes (server-conns.js)', { concurren
     });
   }
   it('a worker at maxConnections refuses; the connection goes to another worker (rr)', async (t) => {
-    const oracle = await agree(t, 'server-conns.js', { args: ['maxconn', 'rr'], timeoutMs: 30000 });
+    const oracle = await agree(t, 'server/conns.js', { args: ['maxconn', 'rr'], timeoutMs: 30000 });
     assert.deepStrictEqual(events(oracle, 'P', 'while W1 is full')[0].answeredBy, Array(6).fill('W2'));
     assert.strictEqual(events(oracle, 'P', 'W1 connections')[0].count, 1);
     assert.deepStrictEqual(events(oracle, 'P', 'after W1 has room again')[0], { ev: 'after W1 has room again', both: true, failures: [] });
   });
 });
 
-describe('seed HTTP examples (server-seeds.js)', { concurrency: 3 }, () => {
+describe('seed HTTP examples (server/seeds.js)', { concurrency: 3 }, () => {
   it('workers on one port count requests with messages', async (t) => {
-    const oracle = await agree(t, 'server-seeds.js', { args: ['numreqs'], timeoutMs: 30000 });
+    const oracle = await agree(t, 'server/seeds.js', { args: ['numreqs'], timeoutMs: 30000 });
     const [r] = events(oracle, 'P', 'numReqs');
     assert.strictEqual(r.numReqs, 10);
     assert.ok(r.answers.every((a) => a.status === 200 && a.body === 'hello world\n'));
   });
   it('the same under NODE_CLUSTER_SCHED_POLICY=none', async (t) => {
-    const oracle = await agree(t, 'server-seeds.js', { args: ['numreqs'], env: { NODE_CLUSTER_SCHED_POLICY: 'none' }, timeoutMs: 30000 });
+    const oracle = await agree(t, 'server/seeds.js', { args: ['numreqs'], env: { NODE_CLUSTER_SCHED_POLICY: 'none' }, timeoutMs: 30000 });
     assert.strictEqual(events(oracle, 'P', 'numReqs')[0].numReqs, 10);
   });
   it('silent workers: output in worker.process.stdout/stderr, serving works', async (t) => {
-    const oracle = await agree(t, 'server-seeds.js', { args: ['silent'], timeoutMs: 30000 });
+    const oracle = await agree(t, 'server/seeds.js', { args: ['silent'], timeoutMs: 30000 });
     const out = events(oracle, 'P', 'worker output');
     assert.ok(out.length >= 1);
     for (const o of out) assert.deepStrictEqual([o.stdout, o.stderr], [`Worker <n> started\nworker <n> listening\n`, 'Worker <n> on stderr\n']);
     assert.strictEqual(oracle.streams.text, undefined, 'nothing of the workers on the primary stdout');
   });
   it('workers that kill themselves after answering: isDead()', async (t) => {
-    const oracle = await agree(t, 'server-seeds.js', { args: ['isdead'], timeoutMs: 30000 });
+    const oracle = await agree(t, 'server/seeds.js', { args: ['isdead'], timeoutMs: 30000 });
     const [a] = events(oracle, 'P', 'answers');
     assert.strictEqual(a.workersLeft, 0);
     assert.ok(a.answers.every((x) => x === 'Current process\n <pid>'));

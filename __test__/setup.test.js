@@ -6,8 +6,8 @@ const assert = require('node:assert');
 const { agree, events } = require('./helpers/oracle');
 
 describe('fork and settings', { concurrency: 4 }, () => {
-  it('fork(env) overlay, NODE_UNIQUE_ID, ids never reused (fork_env.js)', async (t) => {
-    const oracle = await agree(t, 'fork_env.js');
+  it('fork(env) overlay, NODE_UNIQUE_ID, ids never reused (fork-env.js)', async (t) => {
+    const oracle = await agree(t, 'fork-env.js');
     assert.deepStrictEqual(events(oracle, 'P', 'forked').map((o) => o.id), [1, 2, 3, 4]);
     const [w1] = events(oracle, 'W1', 'env');
     assert.deepStrictEqual([w1.env.RC_EXTRA, w1.environ.NODE_UNIQUE_ID, w1.inProcessEnv], ['x', ['1'], []]);
@@ -17,7 +17,7 @@ describe('fork and settings', { concurrency: 4 }, () => {
   const SETTINGS = {
     defaults: (w) => assert.deepStrictEqual([w.argv.slice(2), w.execArgv], [['defaults', 'a1', 'a2'], ['--no-warnings']]),
     merge: (w) => assert.deepStrictEqual([w.argv.slice(2), w.execArgv], [['merge', 'second'], ['--no-deprecation']]),
-    exec: (w) => assert.strictEqual(w.argv[1], '<test>/scenarios/fixtures/argv_worker.js'),
+    exec: (w) => assert.strictEqual(w.argv[1], '<test>/scenarios/fixtures/argv-worker.js'),
     assign: (w) => assert.deepStrictEqual(w.execArgv, ['--no-deprecation']),
     cwd: (w) => assert.deepStrictEqual([w.cwd, w.cwdAsExpected], ['<tmp>', true]),
     cwd_empty: (w) => assert.strictEqual(w.cwdAsExpected, true),

@@ -88,6 +88,7 @@ function varintSize(v) {
 
 // Short strings are copied by a loop here, longer ones by Buffer's native writers.
 const SHORT_STRING = 16;
+// eslint-disable-next-line no-control-regex -- the Latin-1 range starts at U+0000
 const WIDE_CHAR = /[^\u0000-\u00ff]/;
 
 function putString(str) {

@@ -3,7 +3,6 @@
 // worker. argv[2] picks the input. The primary records what it sees; the good worker must keep
 // answering throughout.
 const fs = require('node:fs');
-const path = require('node:path');
 const { cluster, obs, safety, errInfo } = require('../helpers/observe');
 
 const mode = process.argv[2];

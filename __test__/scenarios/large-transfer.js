@@ -79,7 +79,7 @@ if (cluster.isPrimary) {
         const expected = summarize(big);
         obs('expected', { length: expected.length, sha256: expected.sha256 });
         await sendBig((m, cb) => w.send(m, cb), big);
-        big = null; // eslint-disable-line no-unused-vars
+        big = null; // eslint-disable-line no-useless-assignment -- let the collector have it
       } else {
         w.send('send it');
       }
@@ -89,7 +89,7 @@ if (cluster.isPrimary) {
       obs('worker got', msg);
     } else {
       obs('primary got', summarize(msg));
-      msg = null; // eslint-disable-line no-param-reassign
+      msg = null; // eslint-disable-line no-useless-assignment -- let the collector have it
     }
     obs('measure', {
       kind, dir, size: SIZE, took: Date.now() - started,

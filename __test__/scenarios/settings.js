@@ -11,7 +11,7 @@ const { once } = require('node:events');
 const { cluster, obs, safety } = require('../helpers/observe');
 
 const mode = process.argv[2];
-const FIXTURE = path.join(__dirname, 'fixtures', 'argv_worker.js');
+const FIXTURE = path.join(__dirname, 'fixtures', 'argv-worker.js');
 safety();
 
 if (cluster.isPrimary) {
@@ -86,7 +86,7 @@ if (cluster.isPrimary) {
         break;
       case 'cwd_relative_exec':
         // A relative exec is resolved by the worker, against its cwd.
-        cluster.setupPrimary({ cwd: path.dirname(FIXTURE), exec: './argv_worker.js' });
+        cluster.setupPrimary({ cwd: path.dirname(FIXTURE), exec: './argv-worker.js' });
         await run();
         break;
       default:

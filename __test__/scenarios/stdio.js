@@ -41,7 +41,10 @@ if (cluster.isPrimary) {
     // the others are writable too (duplex sockets), and so are rust-cluster's.
     entries: proc.stdio.map((s) => {
       if (s === null) return null;
-      return { readable: s.readable, writable: s.writable, isReadable: s instanceof Readable, isWritable: s instanceof Writable };
+      return {
+        readable: s.readable, writable: s.writable,
+        isReadable: s instanceof Readable, isWritable: s instanceof Writable,
+      };
     }),
     stdin: proc.stdin === null ? null : proc.stdin === proc.stdio[0],
     stdout: proc.stdout === null ? null : proc.stdout === proc.stdio[1],

@@ -6,11 +6,11 @@
 // the worker has the handle, so only the worker's copy can serve.
 // (Not a unix-socket server: a cluster worker's listen(pipeHandle) turns into
 // a queryServer for fd N of the primary and fails under Node's cluster too.)
-//   node handle-server.js [json|advanced]
+//   node handle/server.js [json|advanced]
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./common');
 
 safety(10000);
 const mode = modeFromArgv();

@@ -14,11 +14,11 @@
 // both for the sockets it holds (NODE_SOCKET_COUNT, NODE_SOCKET_ALL_CLOSED).
 // Part 'native': the worker sends the raw TCP handle of its listening server
 // (net.Native on the wire); Node's primary hands the raw handle over as is.
-//   node handle-reverse.js [json|advanced] [use|socketlist|native]
+//   node handle/reverse.js [json|advanced] [use|socketlist|native]
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, onLines, describeHandle, watchExit, Inbox } = require('./common');
 
 safety(10000);
 const mode = modeFromArgv();

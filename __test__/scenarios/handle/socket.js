@@ -8,10 +8,10 @@
 // (it does iff the primary let go of its own copy: keepOpen false).
 // Then: server.getConnections() and server.close() while the worker still
 // holds a socket it got from that server.
-//   node handle-socket.js [json|advanced] [send|held]
+//   node handle/socket.js [json|advanced] [send|held]
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, onLines, describeHandle, forkWithInbox } = require('./common');
 
 safety(10000);
 const mode = modeFromArgv();

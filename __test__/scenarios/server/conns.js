@@ -11,8 +11,8 @@
 // W1 listens alone first, so that the held connection is W1's under any
 // policy; then W2 is forked.
 const net = require('node:net');
-const { cluster, obs, safety, snap } = require('../helpers/observe');
-const { request, sleep } = require('./server-common');
+const { cluster, obs, safety, snap } = require('../../helpers/observe');
+const { request, sleep } = require('./common');
 
 const [mode, policy = 'rr'] = process.argv.slice(2);
 safety(20000);

@@ -8,10 +8,10 @@
 //     (closes the channel once the queue is flushed).
 // (Killing the worker in the same tick is not deterministic under Node: the
 // worker sometimes reads and acknowledges the handle before it dies.)
-//   node handle-pending.js [disconnect|process-disconnect]
+//   node handle/pending.js [disconnect|process-disconnect]
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { kind } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { kind } = require('./common');
 
 safety(10000);
 const part = process.argv[2] || 'disconnect';

@@ -15,8 +15,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { makeServer, sleep } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { makeServer, sleep } = require('./common');
 
 const mode = process.argv[2] || 'blocked';
 const CONCURRENCY = 6;
@@ -30,7 +30,7 @@ if (cluster.isPrimary) {
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const logFile = path.join(dir, 'w1-accepted');
   const w1 = cluster.fork({ RC_ACCEPT_LOG: logFile });
-  const w2 = cluster.fork();
+  cluster.fork();
   const exits = [];
   cluster.on('exit', (w, code, signal) => exits.push({ id: w.id, code, signal }));
   let listening = 0;

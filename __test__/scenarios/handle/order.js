@@ -7,18 +7,18 @@
 //     to the primary. Observed: every return value, the order and arguments
 //     of the callbacks, and the order and handle kinds on the receiving side.
 //     The receiver then writes on both socket copies it got. (dgram.Socket
-//     passing is covered by handle-server.js and handle-reverse.js.)
+//     passing is covered by handle/server.js and handle/reverse.js.)
 //   part 'both': the primary and the worker send each other ROUNDS handles
 //     interleaved with plain messages at the same time (no deadlock, each
 //     side gets everything in order).
 //   part 'big': a ~600 KB message carrying a handle, each way, followed by a
 //     plain message; length, hash, handle usable, order.
-//   node handle-order.js [json|advanced] [queue|both|big]
+//   node handle/order.js [json|advanced] [queue|both|big]
 const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, kind, watchExit, Inbox } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, onLines, kind, watchExit, Inbox } = require('./common');
 
 safety(15000);
 const mode = modeFromArgv();
@@ -195,7 +195,8 @@ if (cluster.isPrimary) {
     let sync = true;
     let cbArgs;
     const cbDone = new Promise((resolve) => {
-      const ret = w.send({ pad, sha: sha(pad), port: server.address().port }, server, (...a) => { cbArgs = { args: a, sync }; resolve(); });
+      const message = { pad, sha: sha(pad), port: server.address().port };
+      const ret = w.send(message, server, (...a) => { cbArgs = { args: a, sync }; resolve(); });
       sync = false;
       const ret2 = w.send({ after: 'big' });
       obs('sent big with a handle', { ret, ret2 });

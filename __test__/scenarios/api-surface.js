@@ -92,7 +92,7 @@ if (cluster.isPrimary) {
       'SCHED_NONE', 'SCHED_RR', 'schedulingPolicy']),
     WorkerType: typeof cluster.Worker,
     id: me.id, state: me.state, ead: me.exitedAfterDisconnect,
-    isWorkerClass: me instanceof cluster.Worker, isEventEmitter: me instanceof EventEmitter,
+    isWorkerClass: me instanceof cluster.Worker, workerIsEventEmitter: me instanceof EventEmitter,
     processIsGlobal: me.process === process,
     types: types(me, WORKER_METHODS),
     isConnected: me.isConnected(), isDead: me.isDead(), connected: process.connected,

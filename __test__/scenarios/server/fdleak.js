@@ -7,8 +7,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { makeServer, sleep } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { makeServer, sleep } = require('./common');
 
 const COUNT = Number(process.argv[2] || 10000);
 safety(40000);
@@ -29,7 +29,7 @@ if (cluster.isPrimary) {
     await sleep(200);
     const before = fdCount();
     const t0 = Date.now();
-    const client = spawn(process.execPath, [path.join(__dirname, 'server-client.js'), 'many', String(port), String(COUNT), '16', '5000'], {
+    const client = spawn(process.execPath, [path.join(__dirname, 'client.js'), 'many', String(port), String(COUNT), '16', '5000'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -15,8 +15,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { cluster, obs } = require('../helpers/observe');
-const { guard, holds, makeServer, request, errFields, listenBacklog } = require('./server-common');
+const { cluster, obs } = require('../../helpers/observe');
+const { guard, holds, makeServer, request, errFields, listenBacklog } = require('./common');
 
 const [protoArg, nArg, policy = 'rr'] = process.argv.slice(2);
 const n = Number(nArg);

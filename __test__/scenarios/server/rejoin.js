@@ -7,8 +7,8 @@
 // port that is (almost surely) not A.
 //   argv: <policy> (rr | none)
 const net = require('node:net');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { request } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { request } = require('./common');
 
 const [policy = 'rr'] = process.argv.slice(2);
 safety(20000);

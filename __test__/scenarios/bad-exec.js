@@ -12,7 +12,7 @@ safety();
 if (cluster.isPrimary) {
   const settings = {
     missing_script: { exec: path.join(__dirname, 'fixtures', 'does-not-exist.js') },
-    syntax_error: { exec: path.join(__dirname, 'fixtures', 'bad_syntax.js') },
+    syntax_error: { exec: path.join(__dirname, 'fixtures', 'bad-syntax.js') },
     missing_cwd: { cwd: path.join(__dirname, 'fixtures', 'no-such-dir') },
   }[mode];
   cluster.setupPrimary(settings);

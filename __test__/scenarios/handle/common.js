@@ -49,9 +49,13 @@ function describeHandle(handle) {
   } else if (k === 'net.Server') {
     const a = handle.address();
     if (typeof a === 'string') Object.assign(out, { listening: handle.listening, path: a });
-    else Object.assign(out, { listening: handle.listening, address: a && a.address, family: a && a.family, port: a && a.port });
+    else {
+      Object.assign(out, {
+        listening: handle.listening, address: a && a.address, family: a && a.family, port: a && a.port,
+      });
+    }
   } else if (k === 'dgram.Socket') {
-    let a = null;
+    let a;
     try { a = handle.address(); } catch (err) { a = { error: err.code }; }
     Object.assign(out, { address: a.address, family: a.family, port: a.port, error: a.error, type: handle.type });
   }

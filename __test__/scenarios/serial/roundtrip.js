@@ -1,8 +1,8 @@
 'use strict';
-// Round trips of structured values (serial-values.js) in both directions:
+// Round trips of structured values (serial/values.js) in both directions:
 // primary -> worker -> primary (echo) and worker -> primary, then values
 // that send() must refuse, in the primary and in the worker.
-//   node serial-roundtrip.js <how>
+//   node serial/roundtrip.js <how>
 //     setup:  cluster.setupPrimary({ serialization: 'advanced' })
 //     assign: cluster.settings = { serialization: 'advanced' } before fork()
 //     mutate: cluster.settings.serialization = 'advanced' before fork()
@@ -10,8 +10,8 @@
 // Every value is followed by a marker message naming it, so a value that
 // could not be sent leaves no gap in the pairing.
 const { isDeepStrictEqual } = require('node:util');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { build, unsendable, describe: fullDescribe, compact } = require('./serial-values');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { build, unsendable, describe: fullDescribe, compact } = require('./values');
 
 const describe = (v) => compact(fullDescribe(v));
 

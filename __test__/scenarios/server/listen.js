@@ -2,7 +2,7 @@
 // listen()/bind() variants and errors in one worker (PROTOCOL.md 4.3-4.9,
 // transcripts 21, 22, 20).
 //   argv: <policy> <heldPort>
-//   policy:   rr | none | env (as in server-share.js)
+//   policy:   rr | none | env (as in server/share.js)
 //   heldPort: a TCP port that another process (the test) keeps listening on
 // The worker runs the steps one after another and keeps every server open,
 // so later steps see the earlier ones. For each step it records the outcome
@@ -12,8 +12,8 @@
 // every 'listening' event (worker and cluster) with its arguments.
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { holds, listenBacklog, probeConnect, errFields, freePort } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { holds, listenBacklog, probeConnect, errFields, freePort } = require('./common');
 
 const [policy = 'rr', heldArg] = process.argv.slice(2);
 safety(20000);

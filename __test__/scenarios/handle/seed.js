@@ -8,9 +8,9 @@
 //   part 'server': two workers each get the listening server with
 //     worker.send('server', server) and answer on it; the primary answers
 //     too. Which process answers a connection is up to the kernel.
-//   node handle-seed.js [socket|server]
+//   node handle/seed.js [socket|server]
 const net = require('node:net');
-const { cluster, obs, safety } = require('../helpers/observe');
+const { cluster, obs, safety } = require('../../helpers/observe');
 
 safety(10000);
 const part = process.argv[2] || 'socket';

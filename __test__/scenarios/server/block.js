@@ -6,8 +6,8 @@
 // connections over off the JS thread, Node's primary cannot.
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { makeServer } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { makeServer } = require('./common');
 
 const BLOCK_MS = 2000;
 safety(15000);
@@ -20,7 +20,7 @@ if (cluster.isPrimary) {
   });
 
   function start(port) {
-    const client = spawn(process.execPath, [path.join(__dirname, 'server-client.js'), 'sequential', String(port), String(BLOCK_MS + 1500), '6000'], {
+    const client = spawn(process.execPath, [path.join(__dirname, 'client.js'), 'sequential', String(port), String(BLOCK_MS + 1500), '6000'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let buf = '';

@@ -13,12 +13,12 @@
 //     worker without options (the primary's copy goes), the worker closes
 //     its copy, the client sees EOF and is destroyed.
 // Afterwards the passed connection still carries data both ways.
-//   node handle-fds.js [json|advanced] [send|recv|fresh] [TOTAL] [KINDS]
+//   node handle/fds.js [json|advanced] [send|recv|fresh] [TOTAL] [KINDS]
 // KINDS: comma-separated subset of server,dgram,socket (default: all).
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, onLines, kind, fdCount, turns, watchExit } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, onLines, kind, fdCount, turns, watchExit } = require('./common');
 
 safety(25000);
 const mode = modeFromArgv();

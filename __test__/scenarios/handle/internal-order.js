@@ -14,11 +14,11 @@
 //   Part 'nofd': message 2 carries a dgram socket that was never bound, so it has no descriptor
 //   when its turn comes after the ACK: it fails with EBADF, and the connection and message 3
 //   keep their order (1, connection, 3).
-//   node handle-internal-order.js [json|advanced] [order|nack|throw|nofd]
+//   node handle/internal-order.js [json|advanced] [order|nack|throw|nofd]
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { modeFromArgv } = require('./handle-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { modeFromArgv } = require('./common');
 
 safety(15000);
 const mode = modeFromArgv();

@@ -4,11 +4,11 @@
 // on a TCP server (port 0, shared), an HTTP server (port 0, second index)
 // and a UDP socket; clients reach them; workers report with a Map.
 // Run with NODE_CLUSTER_SCHED_POLICY=rr or none.
-//   node serial-share.js [advanced|json]
+//   node serial/share.js [advanced|json]
 const dgram = require('node:dgram');
 const http = require('node:http');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
 
 safety(10000);
 const mode = process.argv[2] || 'advanced';

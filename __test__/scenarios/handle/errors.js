@@ -3,7 +3,7 @@
 // handles that have no descriptor (left), and with a raw native handle.
 // Throws are recorded with name, code and message; sends that go out are
 // recorded with return value, callback and what the worker got.
-//   node handle-errors.js [json|advanced] [invalid|falsy|empty|nofd|native]
+//   node handle/errors.js [json|advanced] [invalid|falsy|empty|nofd|native]
 //     invalid: truthy non-handles (ERR_INVALID_HANDLE_TYPE), also with
 //              options and while queued behind a real handle;
 //     falsy:   0, '', false, null, NaN as the handle (Node: no handle);
@@ -14,8 +14,8 @@
 //     native:  a raw TCP handle (Node sends it as net.Native).
 const dgram = require('node:dgram');
 const net = require('node:net');
-const { cluster, obs, safety, errInfo } = require('../helpers/observe');
-const { modeFromArgv, kind, watchExit, Inbox } = require('./handle-common');
+const { cluster, obs, safety, errInfo } = require('../../helpers/observe');
+const { modeFromArgv, kind, watchExit, Inbox } = require('./common');
 
 safety(10000);
 const mode = modeFromArgv();

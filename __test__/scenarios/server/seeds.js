@@ -13,8 +13,8 @@
 //            worker.isDead() in 'fork' and 'exit'.
 const http = require('node:http');
 const os = require('node:os');
-const { cluster, obs, safety } = require('../helpers/observe');
-const { freePort, until } = require('./server-common');
+const { cluster, obs, safety } = require('../../helpers/observe');
+const { freePort, until } = require('./common');
 
 const mode = process.argv[2];
 const numCPUs = Math.min(os.cpus().length, 4);

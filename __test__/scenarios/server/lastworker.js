@@ -6,7 +6,7 @@
 // socket (PROTOCOL.md 4.5); Node leaks the one in flight, whose client
 // hangs (PROTOCOL.md 8.13). rust-cluster closes it too.
 const net = require('node:net');
-const { cluster, obs, safety } = require('../helpers/observe');
+const { cluster, obs, safety } = require('../../helpers/observe');
 
 safety(15000);
 

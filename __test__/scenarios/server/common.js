@@ -87,7 +87,7 @@ function holds(kind, where, pid = 'self', address = undefined) {
 // same port number on another address (say [::1] while this server has 127.0.0.1).
 function listenBacklog(port, address) {
   const { execFileSync } = require('node:child_process');
-  let out = '';
+  let out;
   try { out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }); } catch { return 'ss failed'; }
   // How ss prints the local address: '::' with dual stack as '*' (v6only as '[::]').
   const names = address === '::' ? ['*', '[::]'] : [net.isIPv6(address) ? `[${address}]` : address];
@@ -231,7 +231,7 @@ function errFields(err, port) {
 // Like observe.safety(), but also says how far the scenario got.
 function guard(ms, progress) {
   setTimeout(() => {
-    require('../helpers/observe').obs('safety-timeout', { progress });
+    require('../../helpers/observe').obs('safety-timeout', { progress });
     process.exit(99);
   }, ms).unref();
 }
@@ -263,5 +263,6 @@ async function until(pred, ms = 2000, step = 10) {
 }
 
 module.exports = {
-  PROTOS, guard, holds, listenBacklog, makeServer, request, probeConnect, errFields, sleep, freePort, until, ownSocketInodes,
+  PROTOS, guard, holds, listenBacklog, makeServer, request, probeConnect, errFields, sleep, freePort, until,
+  ownSocketInodes,
 };

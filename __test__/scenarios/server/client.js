@@ -2,10 +2,10 @@
 // A plain Node client process (no cluster) that the server-*.js scenarios
 // spawn when the clients must not run in the primary. Prints one JSON line
 // per report on stdout.
-//   node server-client.js sequential <port> <durationMs> <timeoutMs>
+//   node server/client.js sequential <port> <durationMs> <timeoutMs>
 //     HTTP GETs one after another for durationMs; prints {"started":true}
 //     after the first answer, then {"requests":[{start,end,ok,err}]}.
-//   node server-client.js many <port> <count> <concurrency> <timeoutMs>
+//   node server/client.js many <port> <count> <concurrency> <timeoutMs>
 //     <count> short TCP connections (send a line, read the answer to EOF),
 //     <concurrency> at a time; prints {"ok","failed","errors"}.
 const http = require('node:http');
