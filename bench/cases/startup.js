@@ -1,8 +1,9 @@
 'use strict';
 // Row 6: start-up. Forks N workers at once and measures the time from the first fork() call until
 // every worker is 'online', and until every worker is 'listening' (each worker listens on a shared
-// loopback TCP port as soon as its script runs). The engine of rust-cluster is loaded lazily by the
-// first fork(), so its load time is part of the measurement, as it is for an application.
+// loopback TCP port as soon as its script runs). rust-cluster's addon is loaded by require(),
+// before the clock starts (as Node's cluster module is loaded before it too); its engine thread
+// starts with the first fork(), inside the measurement.
 //
 //   node bench/cases/startup.js --impl=node|rust [--workers=1|8]
 const common = require('../lib/common.js');
