@@ -1,6 +1,6 @@
 'use strict';
 // Hostile input from a worker (issue: reliability). Node's primary dies on most of these
-// (PROTOCOL.md §2.6); rust-cluster must disconnect only the offending worker with an 'error'
+// (docs/PROTOCOL.md §2.6); rust-cluster must disconnect only the offending worker with an 'error'
 // event and keep serving the others. The oracle run is kept to show the input really is fatal
 // to a stock primary, so the rust assertions test something real.
 const { test } = require('node:test');

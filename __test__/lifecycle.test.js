@@ -1,12 +1,12 @@
 'use strict';
 // Worker lifecycle: events and their order, states, exitedAfterDisconnect,
 // cluster.workers membership, return values, for every way a worker can
-// end (PROTOCOL.md 5.1-5.6); workers that cannot start; cluster.disconnect().
+// end (docs/PROTOCOL.md §5.1-5.6); workers that cannot start; cluster.disconnect().
 const { describe, it } = require('node:test');
 const assert = require('node:assert');
 const { agree, events } = require('./helpers/oracle');
 
-// How each case ends, as PROTOCOL.md 5.2/5.4 describes Node 20.
+// How each case ends, as docs/PROTOCOL.md §5.2/5.4 describes Node 20.
 const ENDINGS = {
   primary_disconnect: { code: 0, signal: null, ead: true },
   primary_kill: { code: null, signal: 'SIGTERM', ead: false },

@@ -1,5 +1,5 @@
 'use strict';
-// listen({ fd }) in a worker means a descriptor of the primary's (PROTOCOL.md §8.11), under both
+// listen({ fd }) in a worker means a descriptor of the primary's (docs/PROTOCOL.md §8.11), under both
 // scheduling policies: the same events as Node's cluster, and clients answered by the workers.
 const { test } = require('node:test');
 const assert = require('node:assert');

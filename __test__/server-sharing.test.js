@@ -1,5 +1,5 @@
 'use strict';
-// Server sharing (PROTOCOL.md 4.3-4.10): the same scenario runs under Node's
+// Server sharing (docs/PROTOCOL.md §4.3-4.10): the same scenario runs under Node's
 // built-in cluster and under rust-cluster, and both must observe the same
 // (ports, pids and temp paths normalized). Each case also checks that the
 // oracle run really exercised what the case claims, so a scenario that
@@ -149,7 +149,7 @@ describe('listen()/bind() variants and errors in a worker (server/listen.js)', {
       assert.deepStrictEqual(steps['listen(0, ::1)'].connect, { v4: 'ECONNREFUSED', v6: 'ok' });
       assert.deepStrictEqual(steps['listen(0, ::)'].connect, { v4: 'ok', v6: 'ok' });
       assert.deepStrictEqual(steps['listen({port:0, host:"::", ipv6Only:true})'].connect, { v4: 'ECONNREFUSED', v6: 'ok' });
-      // PROTOCOL.md 4.3: ipv6Only without a host is dropped in cluster mode by Node 20 (Node 22
+      // docs/PROTOCOL.md §4.3: ipv6Only without a host is dropped in cluster mode by Node 20 (Node 22
       // keeps it). agree() above already compared rust-cluster with the Node running the test.
       const ipv6OnlyKept = NODE_MAJOR >= 22;
       assert.deepStrictEqual(steps['listen({port:0, ipv6Only:true}) without a host'].connect,

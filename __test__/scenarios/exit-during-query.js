@@ -9,7 +9,7 @@ safety(10000);
 if (cluster.isPrimary) {
   const fds = () => fs.readdirSync('/proc/self/fd').length;
   const first = cluster.fork({ ROLE: 'quitter' });
-  // Node's primary may hit EPIPE answering the worker that is already gone (PROTOCOL.md §8.17)
+  // Node's primary may hit EPIPE answering the worker that is already gone (docs/PROTOCOL.md §8.17)
   // and would die of the unhandled 'error'; this scenario is about what happens afterwards.
   first.on('error', () => {});
   first.on('exit', (code) => {

@@ -6,8 +6,8 @@
 //     calls W1.disconnect(). W1 stays up (new connections go to W2) until the
 //     client closes its connection; then W1 disconnects and exits.
 //   maxconn: W1 has maxConnections=1 and one open connection. New
-//     connections handed to W1 are refused by it and go to W2 (PROTOCOL.md
-//     4.5/4.8, transcript 24). Once W1's connection closes, W1 serves again.
+//     connections handed to W1 are refused by it and go to W2 (docs/PROTOCOL.md
+//     §4.5/4.8, §7.8). Once W1's connection closes, W1 serves again.
 // W1 listens alone first, so that the held connection is W1's under any
 // policy; then W2 is forked.
 const net = require('node:net');

@@ -3,8 +3,8 @@
 // then killed with SIGKILL while three connections wait: one handed to it
 // (in flight, never answered) and two queued in the primary. With the last
 // worker gone the primary closes the queued connections and the listening
-// socket (PROTOCOL.md 4.5); Node leaks the one in flight, whose client
-// hangs (PROTOCOL.md 8.13). rust-cluster closes it too.
+// socket (docs/PROTOCOL.md §4.5); Node leaks the one in flight, whose client
+// hangs (docs/PROTOCOL.md §8.13). rust-cluster closes it too.
 const net = require('node:net');
 const { cluster, obs, safety } = require('../../helpers/observe');
 

@@ -1,6 +1,6 @@
 'use strict';
-// listen()/bind() variants and errors in one worker (PROTOCOL.md 4.3-4.9,
-// transcripts 21, 22, 20).
+// listen()/bind() variants and errors in one worker (docs/PROTOCOL.md §4.3-4.9,
+// §7.4, §7.6).
 //   argv: <policy> <heldPort>
 //   policy:   rr | none | env (as in server/share.js)
 //   heldPort: a TCP port that another process (the test) keeps listening on

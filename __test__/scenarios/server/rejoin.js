@@ -1,5 +1,5 @@
 'use strict';
-// Keys and the shared port across close and listen again (PROTOCOL.md 4.4):
+// Keys and the shared port across close and listen again (docs/PROTOCOL.md §4.4):
 // W1 and W2 listen(0) and share port A. W1 closes and listens(0) again:
 // its index starts over at 0, so it rejoins the handle W2 still holds and
 // gets A again. A second server in W1 meanwhile gets index 1 and another

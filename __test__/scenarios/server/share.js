@@ -1,5 +1,5 @@
 'use strict';
-// N workers share one server; real clients on loopback (PROTOCOL.md 4.4-4.8).
+// N workers share one server; real clients on loopback (docs/PROTOCOL.md §4.4-4.8).
 //   argv: <proto> <workers> <policy>
 //   proto:  http | tcp | tls | udp | udp6 | pipe-abs | pipe-rel | pipe-long | pipe-r | pipe-w | pipe-rw
 //           (pipe-r/-w/-rw: absolute path with readableAll/writableAll;
@@ -38,7 +38,7 @@ if (cluster.isPrimary) {
   if (isPipe) {
     const top = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-srv-'));
     // pipe-long: an absolute path longer than sun_path (108 bytes), usable
-    // only through its cwd-relative form (PROTOCOL.md 4.5).
+    // only through its cwd-relative form (docs/PROTOCOL.md §4.5).
     const dir = protoArg === 'pipe-long' ? path.join(top, 'd'.repeat(60), 'e'.repeat(60)) : top;
     fs.mkdirSync(dir, { recursive: true });
     sockAbs = path.join(dir, 'srv.sock');

@@ -4,7 +4,7 @@
 // thread stays free) keeps CONCURRENCY requests going before and after the
 // kill and records every failure with its local port. W1 writes the remote
 // port of every connection it is about to accept to a file, synchronously,
-// just before its {accepted:true} reply goes out (PROTOCOL.md 4.8), so a
+// just before its {accepted:true} reply goes out (docs/PROTOCOL.md §4.8), so a
 // failure is excused only when W1 had accepted (or was in the act of
 // accepting) that connection.
 //   argv: blocked | busy
