@@ -7,6 +7,7 @@ const fs = require('fs');
 const errors = require('./errors.js');
 const { decodeAdvanced } = require('./serialization.js');
 const { receive } = require('./handles.js');
+const native = require('./native.js');
 
 // Set by lib/primary.js when it creates the engine (init).
 let cluster = null;
@@ -14,8 +15,13 @@ let live = null; // id -> Worker, until both 'disconnect' and 'exit' happened
 let engine = null;
 let updateRef = null;
 
+// The batch kinds, as the binding declares them.
+let EVENT_JSON_RUN;
+let EVENT_OBJECT;
+
 function init(deps) {
   ({ cluster, live, engine, updateRef } = deps);
+  ({ EVENT_JSON_RUN, EVENT_OBJECT } = native.load());
 }
 
 const malformed = Symbol('malformed');
@@ -40,19 +46,19 @@ function decodeMessage(worker, ev) {
 const pendingEvents = [];
 let pumpPaused = false;
 
-// `events`: (kind, worker id, value) triples from the engine, oldest first. Kind 0: a run of
-// messages from one worker as JSON texts, one per line (json mode, and advanced-mode messages of
-// plain data, which the engine rewrites as JSON); kind 1: a run of advanced messages,
-// frames (a 4-byte big-endian length, then V8 bytes) back to back; kind 2: any other event, an
-// object with its `type`.
+// `events`: (kind, worker id, value) triples from the engine, oldest first. EVENT_JSON_RUN: a run
+// of messages from one worker as JSON texts, one per line (json mode, and advanced-mode messages
+// of plain data, which the engine rewrites as JSON); EVENT_ADVANCED_RUN: a run of advanced
+// messages, frames (a 4-byte big-endian length, then V8 bytes) back to back; EVENT_OBJECT: any
+// other event, an object with its `type`.
 function onEngineEvents(events) {
   for (let i = 0; i < events.length; i += 3) {
     const kind = events[i];
     const id = events[i + 1];
     const value = events[i + 2];
-    if (kind === 2) {
+    if (kind === EVENT_OBJECT) {
       pendingEvents.push(value);
-    } else if (kind === 0) {
+    } else if (kind === EVENT_JSON_RUN) {
       const lines = value.split('\n');
       for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id, text: lines[j] });
     } else {

@@ -79,7 +79,7 @@ cluster.setupPrimary = function setupPrimary(options) {
   initialized = true;
   frozenPolicy = cluster.schedulingPolicy; // frozen from here on, as in Node
   // Anything but round-robin shares handles, also a bad policy whose error a program caught.
-  getEngine().setPolicy(frozenPolicy === SCHED_RR ? SCHED_RR : SCHED_NONE);
+  getEngine().setRoundRobin(frozenPolicy === SCHED_RR);
   if (frozenPolicy !== SCHED_NONE && frozenPolicy !== SCHED_RR) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${frozenPolicy}`);
   }

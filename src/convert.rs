@@ -85,10 +85,14 @@ struct Run {
     payload: Payload,
 }
 
-/// The kinds of entries in the array JS receives (see `events_to_js`).
-const KIND_JSON_RUN: u32 = 0;
-const KIND_ADVANCED_RUN: u32 = 1;
-const KIND_EVENT: u32 = 2;
+/// The kinds of entries in the array JS receives (see `events_to_js`), exported to JS by these
+/// names (lib/events.js reads them from the binding).
+#[napi]
+pub const EVENT_JSON_RUN: u32 = 0;
+#[napi]
+pub const EVENT_ADVANCED_RUN: u32 = 1;
+#[napi]
+pub const EVENT_OBJECT: u32 = 2;
 /// Largest run joined to the one before it (see `events_to_js`).
 const JOIN_MAX: usize = 4096;
 
@@ -113,20 +117,21 @@ impl Out {
         match run.payload {
             Payload::Json(text) => {
                 let v = env.create_string_from_std(text)?.into_unknown();
-                self.push(env, KIND_JSON_RUN, run.id, v)
+                self.push(env, EVENT_JSON_RUN, run.id, v)
             }
             Payload::Advanced(data) => {
                 let v = env.create_buffer_with_data(data)?.into_raw().into_unknown();
-                self.push(env, KIND_ADVANCED_RUN, run.id, v)
+                self.push(env, EVENT_ADVANCED_RUN, run.id, v)
             }
         }
     }
 }
 
 /// Events as JS receives them: a flat array of (kind, worker id, value) triples, oldest first.
-/// Kind 0: a run of json messages from one worker, value = their texts joined by newlines;
-/// kind 1: a run of advanced messages, value = a Buffer of the frames (each with its 4-byte
-/// length) back to back; kind 2: any other event, value = an object with its `type`.
+/// EVENT_JSON_RUN: a run of json messages from one worker, value = their texts joined by
+/// newlines; EVENT_ADVANCED_RUN: a run of advanced messages, value = a Buffer of the frames (each
+/// with its 4-byte length) back to back; EVENT_OBJECT: any other event, value = an object with
+/// its `type`.
 /// Consecutive runs of one worker (from separate reads) are joined here when the later one is
 /// at most `JOIN_MAX` bytes: that saves JS a call per small run, and a copy of a large one
 /// would cost more than the call.
@@ -168,7 +173,7 @@ pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
         }
         let id = ev.worker();
         let v = event_to_js(env, ev)?.into_unknown();
-        out.push(env, KIND_EVENT, id, v)?;
+        out.push(env, EVENT_OBJECT, id, v)?;
     }
     if let Some(done) = run.take() {
         out.push_run(env, done)?;

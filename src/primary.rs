@@ -191,13 +191,13 @@ impl Engine {
         self.cluster.set_exact_pipe_mode(exact)
     }
 
-    /// 1 = SCHED_NONE, 2 = SCHED_RR.
+    /// Round-robin distribution (SCHED_RR), or shared handles (SCHED_NONE).
     #[napi(catch_unwind)]
-    pub fn set_policy(&self, policy: u32) {
-        self.cluster.set_policy(if policy == 1 {
-            Policy::None
-        } else {
+    pub fn set_round_robin(&self, round_robin: bool) {
+        self.cluster.set_policy(if round_robin {
             Policy::RoundRobin
+        } else {
+            Policy::None
         })
     }
 
