@@ -122,7 +122,9 @@ const errors = {
   invalidHandleType: () => makeNodeError(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent'),
   socketBadPort: (name, port, allowZero = true) => makeNodeError(RangeError, 'ERR_SOCKET_BAD_PORT',
     `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${specificType(port)}.`),
-  malformedMessage: (message) => makeNodeError(Error, 'ERR_IPC_MALFORMED_MESSAGE', message),
+  /** What a worker sent is not the protocol; the worker was disconnected for it. */
+  malformedMessage: (id, reason) => makeNodeError(Error, 'ERR_IPC_MALFORMED_MESSAGE',
+    `Malformed IPC message from worker ${id}: ${reason}; the worker was disconnected`),
   /** An errno failure shaped like Node's ErrnoException (`errno` negative, `code`, `syscall`). */
   errnoException(errno, syscall, extra) {
     const positive = Math.abs(errno);

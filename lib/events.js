@@ -31,8 +31,7 @@ function decodeMessage(worker, ev) {
   try {
     return ev.text !== undefined ? JSON.parse(ev.text) : decodeAdvanced(ev.data);
   } catch (e) {
-    const err = errors.malformedMessage(
-      `Malformed IPC message from worker ${worker.id}: ${e.message}; the worker was disconnected`);
+    const err = errors.malformedMessage(worker.id, e.message);
     engine.close(worker.id);
     worker.process.emit('error', err);
     return malformed;
@@ -107,7 +106,9 @@ const held = new Map(); // worker id -> events waiting
 
 // Events that come from reading a worker's channel (the others: its end, its exit, and the
 // completion of our own sends).
-const readFromChannel = new Set(['message', 'internal', 'handleAnswered', 'online', 'listening', 'exitedAfterDisconnect', 'error']);
+const readFromChannel = new Set([
+  'message', 'internal', 'handleAnswered', 'online', 'listening', 'exitedAfterDisconnect', 'malformed',
+]);
 
 function dispatch(ev) {
   const queue = held.get(ev.id);
@@ -161,8 +162,7 @@ function dispatch(ev) {
       cluster.emit('online', worker);
       return;
     case 'listening': {
-      const m = JSON.parse(ev.message);
-      const info = { addressType: m.addressType, address: m.address, port: m.port, fd: m.fd };
+      const info = { addressType: ev.addressType, address: ev.address, port: ev.port, fd: ev.fd };
       worker.state = 'listening';
       worker.emit('listening', info);
       cluster.emit('listening', worker, info);
@@ -181,12 +181,9 @@ function dispatch(ev) {
       maybeForget(worker);
       updateRef();
       return;
-    case 'error': {
-      const err = errors.malformedMessage(ev.message);
-      err.code = ev.code;
-      proc.emit('error', err);
+    case 'malformed':
+      proc.emit('error', errors.malformedMessage(ev.id, ev.reason));
       return;
-    }
     case 'sendDone':
       proc._onSendDone(ev.token, ev.error);
       return;

@@ -94,7 +94,6 @@ function createWorkerProcess(id, env) {
   const proc = new WorkerProcess(getEngine(), id, file, argv, req.serialization);
   // Node publishes the new ChildProcess before it is spawned (its pid still undefined).
   publishSpawn(proc);
-  getEngine().setMaxFrame(req.maxMessageBytes);
   const info = getEngine().spawn({
     id,
     file,
@@ -105,7 +104,7 @@ function createWorkerProcess(id, env) {
     gid: req.gid,
     stdio: req.stdio,
     serialization: req.serialization,
-    deathSignal: 9,
+    maxFrame: req.maxMessageBytes,
   });
   if (info.errno != null) {
     const err = errors.errnoException(info.errno, `spawn ${file}`);

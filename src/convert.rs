@@ -6,7 +6,7 @@ use napi_derive::napi;
 use std::os::fd::IntoRawFd;
 
 use rust_cluster_core::ipc::channel::SendFailure;
-use rust_cluster_core::{Event, Mode, Payload, SpawnRequest, Stdio};
+use rust_cluster_core::{ChannelOptions, Event, Mode, Payload, SpawnRequest, Stdio};
 
 /// What `Engine.spawn` takes; lib/process.js builds it the way child_process.fork would.
 #[napi(object)]
@@ -21,8 +21,8 @@ pub struct SpawnOptions {
     /// One entry per child fd: "pipe", "ignore", "inherit", "ipc" or a number (the primary's fd).
     pub stdio: Vec<Either<String, i32>>,
     pub serialization: String,
-    /// Signal number delivered to the worker if the primary dies (0: none).
-    pub death_signal: Option<i32>,
+    /// The largest message accepted from the worker (`maxMessageBytes`).
+    pub max_frame: f64,
 }
 
 #[napi(object)]
@@ -34,7 +34,7 @@ pub struct SpawnInfo {
     pub stdio: Vec<Option<i32>>,
 }
 
-pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, Mode)> {
+pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, ChannelOptions)> {
     let mut stdio = Vec::with_capacity(o.stdio.len());
     for s in o.stdio {
         stdio.push(match s {
@@ -57,6 +57,9 @@ pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, Mode)> {
     } else {
         Mode::Json
     };
+    if !(o.max_frame.is_finite() && o.max_frame >= 1.0) {
+        return Err(Error::from_reason("maxFrame must be a positive number"));
+    }
     Ok((
         SpawnRequest {
             file: o.file,
@@ -66,9 +69,11 @@ pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, Mode)> {
             uid: o.uid,
             gid: o.gid,
             stdio,
-            death_signal: o.death_signal.unwrap_or(0),
         },
-        mode,
+        ChannelOptions {
+            mode,
+            max_frame: o.max_frame as usize,
+        },
     ))
 }
 
@@ -190,9 +195,25 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
     };
     match ev {
         Event::Online { id } => set_id(&mut o, "online", id)?,
-        Event::Listening { id, message } => {
+        Event::Listening {
+            id,
+            address_type,
+            address,
+            port,
+            fd,
+        } => {
             set_id(&mut o, "listening", id)?;
-            o.set_named_property("message", env.create_string_from_std(message)?)?;
+            // Each as the worker sent it; an absent one stays absent (undefined in JS).
+            for (name, value) in [
+                ("addressType", address_type),
+                ("address", address),
+                ("port", port),
+                ("fd", fd),
+            ] {
+                if let Some(v) = value {
+                    o.set_named_property(name, env.to_js_value(&v)?)?;
+                }
+            }
         }
         Event::ExitedAfterDisconnect { id } => set_id(&mut o, "exitedAfterDisconnect", id)?,
         // events_to_js sends runs through `Out::push_run`; they never come here.
@@ -240,22 +261,9 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
                 None => o.set_named_property("signal", env.get_null()?)?,
             }
         }
-        Event::Error {
-            id,
-            code,
-            message,
-            errno,
-            syscall,
-        } => {
-            set_id(&mut o, "error", id)?;
-            o.set_named_property("code", env.create_string_from_std(code)?)?;
-            o.set_named_property("message", env.create_string_from_std(message)?)?;
-            if let Some(e) = errno {
-                o.set_named_property("errno", env.create_int32(e)?)?;
-            }
-            if let Some(s) = syscall {
-                o.set_named_property("syscall", env.create_string_from_std(s)?)?;
-            }
+        Event::Malformed { id, reason } => {
+            set_id(&mut o, "malformed", id)?;
+            o.set_named_property("reason", env.create_string_from_std(reason)?)?;
         }
         Event::Internal { id, message } => {
             set_id(&mut o, "internal", id)?;

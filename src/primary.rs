@@ -73,8 +73,8 @@ impl Engine {
     #[napi(catch_unwind)]
     pub fn spawn(&self, options: SpawnOptions) -> Result<SpawnInfo> {
         let id = options.id;
-        let (req, mode) = spawn_request(options)?;
-        match self.cluster.spawn(id, req, mode) {
+        let (req, channel) = spawn_request(options)?;
+        match self.cluster.spawn(id, req, channel) {
             Ok(r) => Ok(SpawnInfo {
                 pid: Some(r.pid),
                 errno: None,
@@ -199,13 +199,6 @@ impl Engine {
         } else {
             Policy::None
         })
-    }
-
-    #[napi(catch_unwind)]
-    pub fn set_max_frame(&self, bytes: f64) {
-        if bytes.is_finite() && bytes >= 1.0 {
-            self.cluster.set_max_frame(bytes as usize)
-        }
     }
 
     /// Keeps the Node event loop alive (while workers live) or lets it exit.

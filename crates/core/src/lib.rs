@@ -12,7 +12,7 @@ pub mod process;
 pub mod scheduler;
 
 pub use cluster::event::{Event, PassedHandle, Payload};
-pub use cluster::primary::Cluster;
+pub use cluster::primary::{ChannelOptions, Cluster};
 pub use error::EngineError;
 pub use ipc::frame::Mode;
 pub use process::spawn::{SpawnRequest, Stdio};

@@ -5,6 +5,7 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::ipc::channel::SendFailure;
@@ -110,8 +111,15 @@ pub struct PassedHandle {
 pub enum Event {
     /// `{act: 'online'}`.
     Online { id: u32 },
-    /// `{act: 'listening'}`; the message as JSON, from which the address info is built.
-    Listening { id: u32, message: String },
+    /// `{act: 'listening'}`, with the four fields of it that Node's primary reports (each as the
+    /// worker sent it; `None` where it is absent).
+    Listening {
+        id: u32,
+        address_type: Option<Value>,
+        address: Option<Value>,
+        port: Option<Value>,
+        fd: Option<Value>,
+    },
     /// `{act: 'exitedAfterDisconnect'}` (already acknowledged by the engine).
     ExitedAfterDisconnect { id: u32 },
     /// Consecutive user messages without handles from one worker, joined as `Payload::append`
@@ -138,14 +146,9 @@ pub enum Event {
         code: Option<i32>,
         signal: Option<String>,
     },
-    /// Something went wrong with this worker's channel; `code` is a Node-style error code.
-    Error {
-        id: u32,
-        code: String,
-        message: String,
-        errno: Option<i32>,
-        syscall: Option<String>,
-    },
+    /// The worker sent something that is not the protocol (`reason` says what); its channel
+    /// was closed. The host words the error (ERR_IPC_MALFORMED_MESSAGE).
+    Malformed { id: u32, reason: String },
     /// An internal message JS takes part in (`NODE_SOCKET_*`: connection counts and close
     /// notifications for sockets passed between the processes), or any internal message of a
     /// worker JS watches (`Cluster::watch_internal`) but a handle's envelope, which comes with
@@ -172,7 +175,7 @@ impl Event {
             | Event::Message { id, .. }
             | Event::Disconnect { id }
             | Event::Exit { id, .. }
-            | Event::Error { id, .. }
+            | Event::Malformed { id, .. }
             | Event::Internal { id, .. }
             | Event::HandleAnswered { id, .. }
             | Event::SendDone { id, .. } => *id,

@@ -40,14 +40,21 @@ enum Command {
     Spawn {
         id: u32,
         req: SpawnRequest,
-        mode: Mode,
+        channel: ChannelOptions,
         reply: std::sync::mpsc::Sender<Result<SpawnResult, EngineError>>,
     },
     Detach {
         id: u32,
     },
     SetPolicy(Policy),
-    SetMaxFrame(usize),
+}
+
+/// How a worker's channel is read.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelOptions {
+    pub mode: Mode,
+    /// Largest frame accepted from the worker before it is disconnected as hostile.
+    pub max_frame: usize,
 }
 
 pub(crate) struct ChannelEntry {
@@ -205,7 +212,7 @@ impl Cluster {
         &self,
         id: u32,
         req: SpawnRequest,
-        mode: Mode,
+        channel: ChannelOptions,
     ) -> Result<SpawnResult, EngineError> {
         let (tx, rx) = std::sync::mpsc::channel();
         self.shared
@@ -213,7 +220,7 @@ impl Cluster {
             .send(Command::Spawn {
                 id,
                 req,
-                mode,
+                channel,
                 reply: tx,
             })
             .map_err(|_| EngineError::EngineStopped)?;
@@ -330,11 +337,6 @@ impl Cluster {
         let _ = self.shared.cmd.send(Command::SetPolicy(p));
     }
 
-    /// Largest frame accepted from a worker before it is disconnected as hostile.
-    pub fn set_max_frame(&self, n: usize) {
-        let _ = self.shared.cmd.send(Command::SetMaxFrame(n));
-    }
-
     pub fn drain_events(&self) -> Vec<Event> {
         self.shared.scheduled.store(false, Ordering::Release);
         std::mem::take(&mut *lock(&self.shared.events))
@@ -347,7 +349,6 @@ pub(crate) struct Core {
     pub(crate) sched: SchedulerRef,
     /// Workers whose `exitedAfterDisconnect` is set: their `queryServer`s are ignored.
     pub(crate) detached: RefCell<std::collections::HashSet<u32>>,
-    pub(crate) max_frame: std::cell::Cell<usize>,
     /// How the scheduler reaches workers.
     pub(crate) link: Rc<dyn Link>,
     /// Kills workers left running after the primary is gone (started at the first spawn).
@@ -388,7 +389,6 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
         shared: shared.clone(),
         sched: Scheduler::new(),
         detached: RefCell::new(Default::default()),
-        max_frame: std::cell::Cell::new(crate::ipc::frame::DEFAULT_MAX_FRAME),
         link: Rc::new(CoreLink {
             shared: shared.clone(),
         }),
@@ -400,17 +400,16 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
             Command::Spawn {
                 id,
                 req,
-                mode,
+                channel,
                 reply,
             } => {
-                let _ = reply.send(spawn_worker(&core, id, req, mode));
+                let _ = reply.send(spawn_worker(&core, id, req, channel));
             }
             Command::Detach { id } => {
                 core.detached.borrow_mut().insert(id);
                 Scheduler::remove_worker(&core.sched, &link, id);
             }
             Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
-            Command::SetMaxFrame(n) => core.max_frame.set(n),
         }
     }
 }
@@ -418,9 +417,10 @@ async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Comman
 fn spawn_worker(
     core: &Rc<Core>,
     id: u32,
-    mut req: SpawnRequest,
-    mode: Mode,
+    req: SpawnRequest,
+    options: ChannelOptions,
 ) -> Result<SpawnResult, EngineError> {
+    let mode = options.mode;
     let ipc_index = req.stdio.iter().position(|s| *s == Stdio::Ipc);
     let mut warden = core.warden.borrow_mut();
     if matches!(*warden, WardenState::NotStarted) {
@@ -429,11 +429,12 @@ fn spawn_worker(
             Err(_) => WardenState::Unavailable,
         };
     }
-    if matches!(*warden, WardenState::Running(_)) {
-        // The warden ends orphans; the parent-death signal is only the fallback.
-        req.death_signal = 0;
-    }
-    let spawned = spawn::spawn(&req).map_err(|e| EngineError::Sys {
+    // The warden ends orphans; without it, a worker gets SIGKILL when the primary is gone.
+    let death_signal = match *warden {
+        WardenState::Running(_) => 0,
+        _ => libc::SIGKILL,
+    };
+    let spawned = spawn::spawn(&req, death_signal).map_err(|e| EngineError::Sys {
         errno: e.errno,
         syscall: "spawn",
     })?;
@@ -469,7 +470,7 @@ fn spawn_worker(
             mode,
         },
     );
-    tokio::task::spawn_local(worker::run(core.clone(), id, channel, mode, pidfd));
+    tokio::task::spawn_local(worker::run(core.clone(), id, channel, options, pidfd));
     Ok(SpawnResult {
         pid: spawned.pid,
         stdio,

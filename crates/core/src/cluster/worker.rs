@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tokio::io::unix::AsyncFd;
 
 use super::event::{Backlog, Event, PassedHandle, Payload};
-use super::primary::{encode, Core};
+use super::primary::{encode, ChannelOptions, Core};
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
 use crate::ipc::frame::{memchr, Decoder, Mode};
@@ -50,9 +50,10 @@ pub(crate) async fn run(
     core: Rc<Core>,
     id: u32,
     channel: Arc<Channel>,
-    mode: Mode,
+    options: ChannelOptions,
     pidfd: AsyncFd<OwnedFd>,
 ) {
+    let mode = options.mode;
     let shared = core.shared.clone();
     let writer = tokio::task::spawn_local(channel.clone().run_writer(move |done| {
         shared.push_all(done.into_iter().map(|c| Event::SendDone {
@@ -64,7 +65,7 @@ pub(crate) async fn run(
     let mut reader = Reader {
         id,
         mode,
-        decoder: Decoder::new(mode, core.max_frame.get()),
+        decoder: Decoder::new(mode, options.max_frame),
         fds: VecDeque::new(),
         buf: vec![0u8; READ_BUF],
         poisoned: false,
@@ -264,15 +265,9 @@ impl Reader {
         }
         self.poisoned = true;
         self.fds.clear();
-        events.push(Event::Error {
+        events.push(Event::Malformed {
             id: self.id,
-            code: "ERR_IPC_MALFORMED_MESSAGE".into(),
-            message: format!(
-                "Malformed IPC message from worker {}: {why}; the worker was disconnected",
-                self.id
-            ),
-            errno: None,
-            syscall: None,
+            reason: why,
         });
         channel.close();
     }
@@ -426,10 +421,16 @@ impl Reader {
             Some("queryServer") if !core.detached.borrow().contains(&id) => {
                 Scheduler::query_server(&core.sched, link, id, &map);
             }
-            Some("listening") => events.push(Event::Listening {
-                id,
-                message: serde_json::to_string(&Value::Object(map)).unwrap_or_else(|_| "{}".into()),
-            }),
+            Some("listening") => {
+                let mut map = map;
+                events.push(Event::Listening {
+                    id,
+                    address_type: map.remove("addressType"),
+                    address: map.remove("address"),
+                    port: map.remove("port"),
+                    fd: map.remove("fd"),
+                })
+            }
             Some("close") => {
                 if let Some(key) = map.get("key").and_then(Value::as_str) {
                     Scheduler::close(&core.sched, link, id, key);

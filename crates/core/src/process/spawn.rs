@@ -36,8 +36,6 @@ pub struct SpawnRequest {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub stdio: Vec<Stdio>,
-    /// Signal sent to the child when the spawning thread dies (0: none).
-    pub death_signal: i32,
 }
 
 pub struct Spawned {
@@ -91,7 +89,8 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     Ok(own(ret as RawFd))
 }
 
-pub fn spawn(req: &SpawnRequest) -> Result<Spawned, SpawnError> {
+/// `death_signal`: the signal the child gets when the spawning thread dies (0: none).
+pub fn spawn(req: &SpawnRequest, death_signal: i32) -> Result<Spawned, SpawnError> {
     let file = cstring(&req.file)?;
     let args = req
         .args
@@ -152,7 +151,6 @@ pub fn spawn(req: &SpawnRequest) -> Result<Spawned, SpawnError> {
     let parent_pid = unsafe { libc::getpid() };
     let uid = req.uid;
     let gid = req.gid;
-    let death_signal = req.death_signal;
 
     // SAFETY: fork has no memory preconditions. The child runs only `child_exec`, which uses
     // async-signal-safe calls on data prepared above and never returns.
