@@ -15,12 +15,16 @@ const errors = require('./errors.js');
 const { encodeFrame } = require('./serialization.js');
 const { handleType, handleConversion } = require('./handles.js');
 const { kState } = require('./process-state.js');
+const native = require('./native.js');
 
 const MAX_QUEUED = 128 * 1024; // send() returns false past this much queued (Node's rule)
 const MAX_HANDLE_RETRANSMISSIONS = 3;
 const { EPIPE } = os.constants.errno;
 
 let nextToken = 1;
+
+// The engine's send results, as the binding declares them (see Engine::send in src/primary.rs).
+const { SEND_WRITTEN, SEND_HELD_FIRST, SEND_HELD_MORE, SEND_CLOSED, SEND_ERRNO_BASE } = native.constants;
 
 // worker.process.send(): Node's argument handling, then _send().
 function send(message, handle, options, callback) {
@@ -76,20 +80,23 @@ function sendMessage(proc, message, handle, options, callback, placed) {
   const fd = native ? native.fd : undefined;
   const token = typeof callback === 'function' ? nextToken++ : undefined;
   const r = state.engine.send(state.id, frame, fd, token);
-  if (r === -1 || r === -2 || r === -3 || r >= 0) {
+  if (r === SEND_WRITTEN || r === SEND_HELD_FIRST || r === SEND_HELD_MORE || r >= 0) {
     if (native) {
       if (!proc._handleQueue) proc._handleQueue = [];
       if (conv.postSend) conv.postSend(proc, message, native, options, callback);
     }
     if (token !== undefined) {
-      if (r === -1) process.nextTick(callback, null);
+      if (r === SEND_WRITTEN) process.nextTick(callback, null);
       else state.pending.set(token, callback);
     }
+    // As Node's: true for the first message waiting behind a handle, false for the later ones
+    // and past MAX_QUEUED bytes queued.
+    if (r === SEND_HELD_MORE) return false;
     return r < 0 || r < MAX_QUEUED;
   }
   // A failed write. When the engine saw the channel end before this thread did (the worker
   // closed it), Node's write would have failed with EPIPE.
-  return sendFailed(proc, native, conv, options, callback, r === -4 ? EPIPE : -(r + 1000));
+  return sendFailed(proc, native, conv, options, callback, r === SEND_CLOSED ? EPIPE : SEND_ERRNO_BASE - r);
 }
 
 

@@ -15,13 +15,11 @@ let live = null; // id -> Worker, until both 'disconnect' and 'exit' happened
 let engine = null;
 let updateRef = null;
 
-// The batch kinds, as the binding declares them.
-let EVENT_JSON_RUN;
-let EVENT_OBJECT;
+// The batch kinds, as the binding declares them (see events_to_js in src/convert.rs).
+const { EVENT_JSON_RUN, EVENT_ADVANCED_RUN, EVENT_OBJECT } = native.constants;
 
 function init(deps) {
   ({ cluster, live, engine, updateRef } = deps);
-  ({ EVENT_JSON_RUN, EVENT_OBJECT } = native.load());
 }
 
 const malformed = Symbol('malformed');
@@ -60,7 +58,7 @@ function onEngineEvents(events) {
     } else if (kind === EVENT_JSON_RUN) {
       const lines = value.split('\n');
       for (let j = 0; j < lines.length; j++) pendingEvents.push({ type: 'message', id, text: lines[j] });
-    } else {
+    } else if (kind === EVENT_ADVANCED_RUN) {
       for (let off = 0; off + 4 <= value.length;) {
         const end = off + 4 + value.readUInt32BE(off);
         pendingEvents.push({ type: 'message', id, data: value.subarray(off, end) });

@@ -84,4 +84,8 @@ function load() {
   return loaded.binding;
 }
 
-module.exports = { load, loadedFrom: () => loaded.file, expectedTarget, candidates, TARGETS, PACKAGE };
+// The constants the binding declares for the boundary (send results, batch kinds), or {} when
+// there is no engine (then no worker can exist to use them).
+const constants = loaded.binding || {};
+
+module.exports = { load, constants, loadedFrom: () => loaded.file, expectedTarget, candidates, TARGETS, PACKAGE };

@@ -5,8 +5,7 @@ use napi::{Env, JsObject, JsUnknown};
 use napi_derive::napi;
 use std::os::fd::IntoRawFd;
 
-use rust_cluster_core::ipc::channel::SendFailure;
-use rust_cluster_core::{ChannelOptions, Event, Mode, Payload, SpawnRequest, Stdio};
+use rust_cluster_core::{ChannelOptions, Event, Mode, Payload, SendFailure, SpawnRequest, Stdio};
 
 /// What `Engine.spawn` takes; lib/process.js builds it the way child_process.fork would.
 #[napi(object)]
@@ -84,12 +83,6 @@ fn failure_value(env: &Env, obj: &mut JsObject, f: SendFailure) -> Result<()> {
     }
 }
 
-/// Consecutive user messages without handles from one worker, joined as on the wire.
-struct Run {
-    id: u32,
-    payload: Payload,
-}
-
 /// The kinds of entries in the array JS receives (see `events_to_js`), exported to JS by these
 /// names (lib/events.js reads them from the binding).
 #[napi]
@@ -98,8 +91,6 @@ pub const EVENT_JSON_RUN: u32 = 0;
 pub const EVENT_ADVANCED_RUN: u32 = 1;
 #[napi]
 pub const EVENT_OBJECT: u32 = 2;
-/// Largest run joined to the one before it (see `events_to_js`).
-const JOIN_MAX: usize = 4096;
 
 /// The array being filled: (kind, worker id, value) triples. Indexed elements and small integers
 /// only, so a batch costs no property-name lookups.
@@ -118,15 +109,15 @@ impl Out {
         Ok(())
     }
 
-    fn push_run(&mut self, env: &Env, run: Run) -> Result<()> {
-        match run.payload {
+    fn push_run(&mut self, env: &Env, id: u32, run: Payload) -> Result<()> {
+        match run {
             Payload::Json(text) => {
                 let v = env.create_string_from_std(text)?.into_unknown();
-                self.push(env, EVENT_JSON_RUN, run.id, v)
+                self.push(env, EVENT_JSON_RUN, id, v)
             }
             Payload::Advanced(data) => {
                 let v = env.create_buffer_with_data(data)?.into_raw().into_unknown();
-                self.push(env, EVENT_ADVANCED_RUN, run.id, v)
+                self.push(env, EVENT_ADVANCED_RUN, id, v)
             }
         }
     }
@@ -136,52 +127,21 @@ impl Out {
 /// EVENT_JSON_RUN: a run of json messages from one worker, value = their texts joined by
 /// newlines; EVENT_ADVANCED_RUN: a run of advanced messages, value = a Buffer of the frames (each
 /// with its 4-byte length) back to back; EVENT_OBJECT: any other event, value = an object with
-/// its `type`.
-/// Consecutive runs of one worker (from separate reads) are joined here when the later one is
-/// at most `JOIN_MAX` bytes: that saves JS a call per small run, and a copy of a large one
-/// would cost more than the call.
+/// its `type`. (The engine joined the runs; this only converts.)
 pub fn events_to_js(env: &Env, events: Vec<Event>) -> Result<JsObject> {
     let mut out = Out {
         array: env.create_empty_array()?,
         len: 0,
     };
-    let mut run: Option<Run> = None;
     for ev in events {
-        let ev = match ev {
-            Event::Messages {
-                id,
-                run: payload,
-                credit,
-            } => {
-                // The messages now belong to JS: the worker's reader may go on.
-                drop(credit);
-                let payload = match &mut run {
-                    // Joining copies `payload` on the JS thread; a large one goes as its own run.
-                    Some(r) if r.id == id && payload.len() <= JOIN_MAX => {
-                        match r.payload.append(payload) {
-                            Ok(()) => continue,
-                            Err(other) => other,
-                        }
-                    }
-                    _ => payload,
-                };
-                if let Some(done) = run.take() {
-                    out.push_run(env, done)?;
-                }
-                run = Some(Run { id, payload });
-                continue;
+        match ev {
+            Event::Messages { id, run } => out.push_run(env, id, run)?,
+            other => {
+                let id = other.worker();
+                let v = event_to_js(env, other)?.into_unknown();
+                out.push(env, EVENT_OBJECT, id, v)?;
             }
-            other => other,
-        };
-        if let Some(done) = run.take() {
-            out.push_run(env, done)?;
         }
-        let id = ev.worker();
-        let v = event_to_js(env, ev)?.into_unknown();
-        out.push(env, EVENT_OBJECT, id, v)?;
-    }
-    if let Some(done) = run.take() {
-        out.push_run(env, done)?;
     }
     Ok(out.array)
 }
@@ -224,11 +184,8 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             id,
             payload,
             handle,
-            credit,
         } => {
             set_id(&mut o, "message", id)?;
-            // The message now belongs to JS: the worker's reader may go on.
-            drop(credit);
             match payload {
                 Payload::Json(text) => {
                     o.set_named_property("text", env.create_string_from_std(text)?)?

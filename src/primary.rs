@@ -9,31 +9,36 @@ use napi::threadsafe_function::{
 use napi::{Env, JsBuffer, JsFunction};
 use napi_derive::napi;
 
-use rust_cluster_core::ipc::channel::{SendFailure, SendStatus};
-use rust_cluster_core::{Cluster, EngineError, Policy};
+use rust_cluster_core::{Cluster, EngineError, Policy, SendFailure, SendStatus};
 
 use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions};
 use crate::error::to_napi;
 use once_cell::sync::OnceCell;
 use std::sync::Arc;
 
-/// `send` results, as numbers so the hot path allocates nothing:
-/// -1 written at once; -2 queued as the first message behind an unacknowledged handle;
-/// -3 queued further behind it; -4 channel closed; <= -1000: write failed with errno -(r+1000);
-/// >= 0: queued behind earlier writes, value = bytes now queued.
-const SENT: i64 = -1;
-const HELD_FIRST: i64 = -2;
-const HELD_MORE: i64 = -3;
-const CLOSED: i64 = -4;
+/// `send` results, as numbers so the hot path allocates nothing, exported to JS by these names
+/// (lib/channel.js reads them): written (or corked into the batch); the channel is closed; at
+/// or below SEND_ERRNO_BASE, the write failed with errno SEND_ERRNO_BASE - result; at or above
+/// 0, queued behind earlier writes, the value being the bytes now queued.
+#[napi]
+pub const SEND_WRITTEN: i64 = -1;
+#[napi]
+pub const SEND_CLOSED: i64 = -4;
+#[napi]
+pub const SEND_ERRNO_BASE: i64 = -1000;
+/// Queued behind a handle the engine sent (a round-robin connection) that awaits its answer:
+/// as the first message there, or further behind it. Node's `send()` returns true for the first
+/// and false for the others.
+#[napi]
+pub const SEND_HELD_FIRST: i64 = -2;
+#[napi]
+pub const SEND_HELD_MORE: i64 = -3;
 
 #[napi]
 pub struct Engine {
     cluster: Cluster,
     tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal>,
     referenced: bool,
-    /// Workers whose channel holds corked frames (see `cork`); only the JS thread touches it.
-    corked: std::cell::RefCell<Vec<u32>>,
-    corking: std::cell::Cell<bool>,
 }
 
 #[napi]
@@ -64,8 +69,6 @@ impl Engine {
             cluster,
             tsfn,
             referenced: false,
-            corked: Default::default(),
-            corking: Default::default(),
         })
     }
 
@@ -94,41 +97,29 @@ impl Engine {
     pub fn send(&self, id: u32, frame: JsBuffer, fd: Option<i32>, token: Option<f64>) -> i64 {
         // A JsBuffer is read in place for this call only (no reference to create and release).
         let Ok(frame) = frame.into_value() else {
-            return -1000 - 22; // EINVAL: not a Buffer (lib/process.js always passes one)
+            return SEND_ERRNO_BASE - 22; // not a Buffer (lib/ always passes one)
         };
-        let cork = self.corking.get();
-        let res = self
-            .cluster
-            .send(id, &frame, fd, token.map(|t| t as u64), cork);
-        match res {
-            Ok(SendStatus::Written) => SENT,
-            Ok(SendStatus::Corked) => {
-                let mut corked = self.corked.borrow_mut();
-                if !corked.contains(&id) {
-                    corked.push(id);
-                }
-                SENT
-            }
+        match self.cluster.send(id, &frame, fd, token.map(|t| t as u64)) {
+            Ok(SendStatus::Written | SendStatus::Corked) => SEND_WRITTEN,
             Ok(SendStatus::Queued {
                 behind_handle: Some(1),
                 ..
-            }) => HELD_FIRST,
+            }) => SEND_HELD_FIRST,
             Ok(SendStatus::Queued {
                 behind_handle: Some(_),
                 ..
-            }) => HELD_MORE,
+            }) => SEND_HELD_MORE,
             Ok(SendStatus::Queued { queued_bytes, .. }) => queued_bytes as i64,
-            Err(SendFailure::Closed) => CLOSED,
-            Err(SendFailure::Errno(e)) => -1000 - i64::from(e),
+            Err(SendFailure::Closed) => SEND_CLOSED,
+            Err(SendFailure::Errno(e)) => SEND_ERRNO_BASE - i64::from(e),
         }
     }
 
-    /// From now until `uncork`, small user messages wait to be written together: JS corks while
-    /// it dispatches a batch of events, so the replies a batch provokes leave in one `sendmsg`
-    /// per worker instead of one each.
+    /// Opens a batch: until `uncork`, small user messages wait to be written together (JS opens
+    /// one while it dispatches a batch of events).
     #[napi(catch_unwind)]
     pub fn cork(&self) {
-        self.corking.set(true);
+        self.cluster.begin_batch();
     }
 
     /// JS keeps a message to worker `id` back behind a handle awaiting its answer: its place
@@ -151,20 +142,16 @@ impl Engine {
         self.cluster.channel_fd(id).unwrap_or(-1)
     }
 
-    /// Ends `cork` and writes what it held.
+    /// Ends the batch and writes what it held.
     #[napi(catch_unwind)]
     pub fn uncork(&self) {
-        self.corking.set(false);
-        self.flush();
+        self.cluster.end_batch();
     }
 
-    /// Writes what is corked now, without ending the cork (before a signal or an exit).
+    /// Writes what the batch holds now, without ending it (before a signal or an exit).
     #[napi(catch_unwind)]
     pub fn flush(&self) {
-        let ids = std::mem::take(&mut *self.corked.borrow_mut());
-        for id in ids {
-            self.cluster.uncork(id);
-        }
+        self.cluster.flush();
     }
 
     /// The primary's `worker.disconnect()`; false when the channel was already closed.

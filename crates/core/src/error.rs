@@ -7,8 +7,6 @@ use std::io;
 pub enum EngineError {
     /// A system call failed; `syscall` names it the way Node's errors do ("spawn", "write", ...).
     Sys { errno: i32, syscall: &'static str },
-    /// The worker's IPC channel is closed (Node: ERR_IPC_CHANNEL_CLOSED).
-    ChannelClosed,
     /// The engine thread is gone (it never is while the process runs; defensive).
     EngineStopped,
     /// Bad input from the caller.
@@ -36,7 +34,6 @@ impl fmt::Display for EngineError {
             EngineError::Sys { errno, syscall } => {
                 write!(f, "{} {}", syscall, errno_name(*errno))
             }
-            EngineError::ChannelClosed => write!(f, "Channel closed"),
             EngineError::EngineStopped => write!(f, "the rust-cluster engine has stopped"),
             EngineError::Invalid(msg) => write!(f, "{msg}"),
         }

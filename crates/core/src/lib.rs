@@ -5,15 +5,27 @@
 //! the crate-level lint below.
 #![deny(unsafe_code)]
 
-pub mod cluster;
-pub mod error;
-pub mod ipc;
-pub mod process;
-pub mod scheduler;
+// The modules are the crate's own: the host sees only what is re-exported below, so rustc
+// reports what nothing uses.
+pub(crate) mod cluster;
+pub(crate) mod error;
+pub(crate) mod ipc;
+pub(crate) mod process;
+pub(crate) mod scheduler;
 
 pub use cluster::event::{Event, PassedHandle, Payload};
 pub use cluster::primary::{ChannelOptions, Cluster};
 pub use error::EngineError;
+pub use ipc::channel::{SendFailure, SendStatus};
 pub use ipc::frame::Mode;
 pub use process::spawn::{SpawnRequest, Stdio};
 pub use scheduler::Policy;
+
+/// What the fuzz targets (crates/core/fuzz) drive; not part of the host's API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::ipc::advanced;
+    pub use crate::ipc::frame::{Decoder, Mode};
+    pub use crate::ipc::message::classify_json;
+    pub use crate::ipc::v8json;
+}

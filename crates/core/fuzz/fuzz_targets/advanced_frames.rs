@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rust_cluster_core::ipc::{advanced, v8json};
-use rust_cluster_core::ipc::frame::{Decoder, Mode};
+use rust_cluster_core::fuzzing::{advanced, v8json};
+use rust_cluster_core::fuzzing::{Decoder, Mode};
 
 const LIMIT: usize = 4096;
 

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rust_cluster_core::ipc::frame::{Decoder, Mode};
-use rust_cluster_core::ipc::message::classify_json;
+use rust_cluster_core::fuzzing::{Decoder, Mode};
+use rust_cluster_core::fuzzing::classify_json;
 
 const LIMIT: usize = 4096;
 

@@ -123,20 +123,13 @@ pub enum Event {
     /// `{act: 'exitedAfterDisconnect'}` (already acknowledged by the engine).
     ExitedAfterDisconnect { id: u32 },
     /// Consecutive user messages without handles from one worker, joined as `Payload::append`
-    /// does. The reader builds the run, so the host receives one buffer and one event for a
-    /// burst. `credit` is returned when the host drains the event.
-    Messages {
-        id: u32,
-        run: Payload,
-        credit: Credit,
-    },
+    /// does: the host receives one buffer and one event for a burst.
+    Messages { id: u32, run: Payload },
     /// A user message with a handle.
-    /// `credit` is returned when the host drains the event.
     Message {
         id: u32,
         payload: Payload,
         handle: PassedHandle,
-        credit: Credit,
     },
     /// The channel closed (EOF, reset, or closed by the primary).
     Disconnect { id: u32 },
@@ -192,7 +185,8 @@ pub struct Backlog {
     drained: Notify,
 }
 
-/// A claim on a worker's backlog, released when the event is handed to the host.
+/// A claim on a worker's backlog for the messages of one read, released when the host takes
+/// them (`Cluster::drain_events`).
 #[derive(Debug)]
 pub struct Credit {
     backlog: Arc<Backlog>,
@@ -203,12 +197,11 @@ pub struct Credit {
 const MESSAGE_OVERHEAD: usize = 64;
 
 impl Backlog {
-    pub fn take(self: &Arc<Self>, payload_len: usize) -> Credit {
-        let bytes = payload_len + MESSAGE_OVERHEAD;
-        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+    /// A claim of nothing yet, grown by each message (`Credit::grow`).
+    pub fn claim(self: &Arc<Self>) -> Credit {
         Credit {
             backlog: self.clone(),
-            bytes,
+            bytes: 0,
         }
     }
 
@@ -234,6 +227,12 @@ impl Credit {
         let bytes = payload_len + MESSAGE_OVERHEAD;
         self.backlog.bytes.fetch_add(bytes, Ordering::AcqRel);
         self.bytes += bytes;
+    }
+}
+
+impl Credit {
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
     }
 }
 
@@ -301,7 +300,8 @@ mod tests {
     #[test]
     fn a_grown_credit_returns_every_message_when_dropped() {
         let backlog = Arc::new(Backlog::default());
-        let mut credit = backlog.take(10);
+        let mut credit = backlog.claim();
+        credit.grow(10);
         credit.grow(20);
         assert_eq!(backlog.waiting(), 30 + 2 * MESSAGE_OVERHEAD);
         drop(credit);

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::event::Event;
+use super::event::{Credit, Event};
 use super::worker;
 use crate::error::EngineError;
 use crate::ipc::channel::{Channel, Payload, SendFailure, SendStatus};
@@ -62,10 +62,18 @@ pub(crate) struct ChannelEntry {
     pub mode: Mode,
 }
 
+/// What waits for the host: the events, and the claims on the workers' backlogs for the
+/// messages among them (released when the host takes them).
+#[derive(Default)]
+struct Queue {
+    events: Vec<Event>,
+    credits: Vec<Credit>,
+}
+
 pub(crate) struct Shared {
     cmd: mpsc::UnboundedSender<Command>,
     pub(crate) channels: Mutex<HashMap<u32, ChannelEntry>>,
-    events: Mutex<Vec<Event>>,
+    events: Mutex<Queue>,
     scheduled: AtomicBool,
     wake: Box<dyn Fn() + Send + Sync>,
     /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
@@ -74,6 +82,10 @@ pub(crate) struct Shared {
     /// Workers whose every internal message is also reported (`Event::Internal`): JS listens for
     /// `internalMessage` on their process object.
     watched: Mutex<HashSet<u32>>,
+    /// A batch is open (`Cluster::begin_batch`): small user sends are corked.
+    batching: AtomicBool,
+    /// Workers whose channel holds corked frames.
+    corked: Mutex<Vec<u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,10 +98,17 @@ impl Shared {
     }
 
     pub(crate) fn push_all(&self, evs: impl IntoIterator<Item = Event>) {
+        self.push_read(evs, None);
+    }
+
+    /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
+    /// against the worker's backlog until the host takes them.
+    pub(crate) fn push_read(&self, evs: impl IntoIterator<Item = Event>, credit: Option<Credit>) {
         let mut q = lock(&self.events);
-        let before = q.len();
-        q.extend(evs);
-        let added = q.len() > before;
+        let before = q.events.len();
+        q.events.extend(evs);
+        let added = q.events.len() > before;
+        q.credits.extend(credit);
         drop(q);
         if added && !self.scheduled.swap(true, Ordering::AcqRel) {
             (self.wake)();
@@ -174,12 +193,14 @@ impl Cluster {
         let shared = Arc::new(Shared {
             cmd: tx,
             channels: Mutex::new(HashMap::new()),
-            events: Mutex::new(Vec::new()),
+            events: Mutex::new(Queue::default()),
             scheduled: AtomicBool::new(false),
             wake,
             seq: AtomicU64::new(0),
             exact_pipe_mode: AtomicBool::new(false),
             watched: Mutex::new(HashSet::new()),
+            batching: AtomicBool::new(false),
+            corked: Mutex::new(Vec::new()),
         });
         let for_thread = shared.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -236,9 +257,9 @@ impl Cluster {
         frame: &[u8],
         fd: Option<RawFd>,
         token: Option<u64>,
-        cork: bool,
     ) -> Result<SendStatus, SendFailure> {
         let (ch, _) = self.shared.entry(id).ok_or(SendFailure::Closed)?;
+        let cork = self.shared.batching.load(Ordering::Acquire);
         let fd = match fd {
             Some(raw) => match fdpass::dup_borrowed(raw) {
                 Ok(owned) => Some(Arc::new(owned)),
@@ -253,7 +274,37 @@ impl Cluster {
             None => None,
         };
         let report = fd.is_some();
-        ch.send_reporting(Payload::Slice(frame), fd, token, report, cork, true)
+        let status = ch.send_reporting(Payload::Slice(frame), fd, token, report, cork, true)?;
+        if matches!(status, SendStatus::Corked) {
+            let mut corked = lock(&self.shared.corked);
+            if !corked.contains(&id) {
+                corked.push(id);
+            }
+        }
+        Ok(status)
+    }
+
+    /// From now until `end_batch`, small user messages wait to be written together: the host
+    /// opens a batch while it dispatches a batch of events, so the replies the batch provokes
+    /// leave in one `sendmsg` per worker instead of one each.
+    pub fn begin_batch(&self) {
+        self.shared.batching.store(true, Ordering::Release);
+    }
+
+    /// Ends the batch and writes what it held.
+    pub fn end_batch(&self) {
+        self.shared.batching.store(false, Ordering::Release);
+        self.flush();
+    }
+
+    /// Writes what the batch holds now, without ending it (before a signal or an exit).
+    pub fn flush(&self) {
+        let ids = std::mem::take(&mut *lock(&self.shared.corked));
+        for id in ids {
+            if let Some((ch, _)) = self.shared.entry(id) {
+                ch.uncork();
+            }
+        }
     }
 
     /// JS keeps back a message to worker `id` (behind a handle awaiting its answer): reserve
@@ -280,13 +331,6 @@ impl Cluster {
             return None;
         }
         Some(std::os::fd::AsRawFd::as_raw_fd(&ch.fd()))
-    }
-
-    /// Writes what corked sends to worker `id` left waiting.
-    pub fn uncork(&self, id: u32) {
-        if let Some((ch, _)) = self.shared.entry(id) {
-            ch.uncork();
-        }
     }
 
     /// The primary's `worker.disconnect()`: sends `{act:'disconnect'}` (in order with earlier
@@ -337,10 +381,44 @@ impl Cluster {
         let _ = self.shared.cmd.send(Command::SetPolicy(p));
     }
 
+    /// Every event waiting, oldest first; the host calls it when woken. The messages now belong
+    /// to the host, so the workers' readers may go on. Consecutive runs of one worker (from
+    /// separate reads) are joined here when the later one is at most `JOIN_MAX` bytes: that
+    /// saves the host a call per small run, and copying a large one would cost more than the
+    /// call.
     pub fn drain_events(&self) -> Vec<Event> {
         self.shared.scheduled.store(false, Ordering::Release);
-        std::mem::take(&mut *lock(&self.shared.events))
+        let Queue { events, credits } = std::mem::take(&mut *lock(&self.shared.events));
+        drop(credits);
+        join_runs(events)
     }
+}
+
+/// Largest run joined to the one before it (see `Cluster::drain_events`).
+const JOIN_MAX: usize = 4096;
+
+fn join_runs(events: Vec<Event>) -> Vec<Event> {
+    let mut out: Vec<Event> = Vec::with_capacity(events.len());
+    for ev in events {
+        let ev = match (out.last_mut(), ev) {
+            (
+                Some(Event::Messages { id, run }),
+                Event::Messages {
+                    id: next,
+                    run: more,
+                },
+            ) if *id == next && more.len() <= JOIN_MAX => match run.append(more) {
+                Ok(()) => continue,
+                Err(more) => Event::Messages {
+                    id: next,
+                    run: more,
+                },
+            },
+            (_, ev) => ev,
+        };
+        out.push(ev);
+    }
+    out
 }
 
 /// Engine-thread state.
@@ -475,4 +553,70 @@ fn spawn_worker(
         pid: spawned.pid,
         stdio,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::event::Backlog;
+
+    fn run(id: u32, text: &str) -> Event {
+        Event::Messages {
+            id,
+            run: crate::cluster::event::Payload::Json(text.into()),
+        }
+    }
+
+    fn texts(events: &[Event]) -> Vec<(u32, String)> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::Messages {
+                    id,
+                    run: crate::cluster::event::Payload::Json(t),
+                } => (*id, t.clone()),
+                other => (other.worker(), "<event>".into()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn drained_runs_of_one_worker_are_joined_up_to_the_limit_and_their_credits_released() {
+        let cluster = Cluster::start(Box::new(|| {})).expect("engine");
+        let backlog = Arc::new(Backlog::default());
+        let mut credit = backlog.claim();
+        credit.grow(10);
+        let big = "x".repeat(JOIN_MAX + 1);
+        cluster.shared.push_read(
+            [
+                run(1, "a"),
+                run(1, "b"),
+                run(2, "c"),
+                run(2, &big),
+                Event::Online { id: 2 },
+                run(2, "d"),
+                run(1, "e"),
+            ],
+            Some(credit),
+        );
+        assert!(backlog.waiting() > 0);
+        let drained = cluster.drain_events();
+        assert_eq!(
+            backlog.waiting(),
+            0,
+            "the host has the messages: the reader may go on"
+        );
+        assert_eq!(
+            texts(&drained),
+            vec![
+                (1, "a\nb".to_string()),
+                (2, "c".to_string()),
+                (2, big),
+                (2, "<event>".to_string()),
+                (2, "d".to_string()),
+                (1, "e".to_string()),
+            ]
+        );
+        assert!(cluster.drain_events().is_empty());
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::io::unix::AsyncFd;
 
-use super::event::{Backlog, Event, PassedHandle, Payload};
+use super::event::{Backlog, Credit, Event, PassedHandle, Payload};
 use super::primary::{encode, ChannelOptions, Core};
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
@@ -38,6 +38,8 @@ struct Reader {
     /// Set after a malformed frame: the rest of the stream is discarded until EOF.
     poisoned: bool,
     backlog: Arc<Backlog>,
+    /// The claim on the backlog for the messages of the read under way.
+    credit: Option<Credit>,
 }
 
 enum ReadOutcome {
@@ -70,6 +72,7 @@ pub(crate) async fn run(
         buf: vec![0u8; READ_BUF],
         poisoned: false,
         backlog: Arc::new(Backlog::default()),
+        credit: None,
     };
     let backlog = reader.backlog.clone();
     let mut open = true;
@@ -255,8 +258,17 @@ impl Reader {
                 run.trim();
             }
         }
-        core.shared.push_all(events);
+        let credit = self.credit.take().filter(|c| !c.is_empty());
+        core.shared.push_read(events, credit);
         outcome
+    }
+
+    /// Counts a message the read hands to the host against the worker's backlog.
+    fn claim(&mut self, payload_len: usize) {
+        let backlog = &self.backlog;
+        self.credit
+            .get_or_insert_with(|| backlog.claim())
+            .grow(payload_len);
     }
 
     fn malformed(&mut self, channel: &Arc<Channel>, why: String, events: &mut Vec<Event>) {
@@ -286,18 +298,16 @@ impl Reader {
         };
         match incoming {
             Ok(Incoming::User(body)) => {
-                let len = body.len();
+                self.claim(body.len());
                 // Join the run this read is building, if the previous event is one.
-                if let Some(Event::Messages { run, credit, .. }) = events.last_mut() {
+                if let Some(Event::Messages { run, .. }) = events.last_mut() {
                     if run.extend(&body) {
-                        credit.grow(len);
                         return;
                     }
                 }
                 events.push(Event::Messages {
                     id: self.id,
                     run: Payload::start(body, room),
-                    credit: self.backlog.take(len),
                 });
             }
             Ok(Incoming::Internal(map)) => {
@@ -385,12 +395,11 @@ impl Reader {
                         .map(str::to_string),
                     envelope: report,
                 };
-                let credit = self.backlog.take(payload.len());
+                self.claim(payload.len());
                 events.push(Event::Message {
                     id: self.id,
                     payload,
                     handle,
-                    credit,
                 });
                 return;
             }

@@ -337,7 +337,7 @@ mod tests {
         assert!(decode(&[0xff, 0x0f, b'Z', 1, 2]).is_err());
         let deep: Vec<u8> = [0xff, 0x0f]
             .into_iter()
-            .chain(std::iter::repeat(b'A').take(200).flat_map(|a| [a, 1]))
+            .chain(std::iter::repeat_n(b'A', 200).flat_map(|a| [a, 1]))
             .collect();
         assert!(decode(&deep).is_err());
     }

@@ -170,7 +170,9 @@ impl Channel {
         self.lock().closed
     }
 
-    /// Sends one complete frame, optionally with one descriptor on its first byte.
+    /// Sends one complete frame, optionally with one descriptor on its first byte (the tests'
+    /// shorthand for `send_reporting` with no reporting, cork or place).
+    #[cfg(test)]
     pub fn send(
         &self,
         payload: Payload<'_>,

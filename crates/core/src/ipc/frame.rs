@@ -10,10 +10,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// Default largest frame: V8's maximum string length (536,870,888 UTF-16 units) is the most a
-/// Node peer can send in json mode; advanced frames are capped the same way.
-pub const DEFAULT_MAX_FRAME: usize = 536_870_888;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Json,
@@ -179,11 +175,6 @@ impl Decoder {
     }
 }
 
-/// Encodes one advanced frame header for a body of `len` bytes.
-pub fn advanced_header(len: usize) -> [u8; 4] {
-    (len as u32).to_be_bytes()
-}
-
 /// The first position of `needle` in `hay`, eight bytes at a time: every json frame is scanned
 /// for its newline, and a byte-by-byte loop was a visible cost for long messages.
 pub(crate) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
@@ -213,6 +204,8 @@ pub(crate) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    /// The most a Node peer sends: V8's maximum string length (the host's default cap).
+    const DEFAULT_MAX_FRAME: usize = 536_870_888;
     use super::*;
 
     /// `Decoder::push`, with the frames made owned so they outlive `data`.
@@ -279,7 +272,7 @@ mod tests {
     #[test]
     fn json_one_mib_message_in_64k_chunks() {
         let mut msg = vec![b'"'];
-        msg.extend(std::iter::repeat(b'x').take(1 << 20));
+        msg.extend(std::iter::repeat_n(b'x', 1 << 20));
         msg.extend_from_slice(b"\"\n");
         let mut d = Decoder::new(Mode::Json, DEFAULT_MAX_FRAME);
         let mut out = Vec::new();
@@ -316,7 +309,7 @@ mod tests {
     #[test]
     fn advanced_split_header_and_body() {
         let body = [0xff, 0x0f, 0x49, 0x02];
-        let mut wire = advanced_header(body.len()).to_vec();
+        let mut wire = (body.len() as u32).to_be_bytes().to_vec();
         wire.extend_from_slice(&body);
         wire.extend_from_slice(&wire.clone());
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
@@ -348,7 +341,7 @@ mod tests {
     fn advanced_many_frames_in_one_read() {
         let mut wire = Vec::new();
         for i in 0..5u8 {
-            wire.extend_from_slice(&advanced_header(3));
+            wire.extend_from_slice(&3u32.to_be_bytes());
             wire.extend_from_slice(&[0xff, 0x0f, i]);
         }
         let mut d = Decoder::new(Mode::Advanced, DEFAULT_MAX_FRAME);
@@ -367,7 +360,7 @@ mod tests {
         let mut wire = Vec::new();
         let mut frames = Vec::new();
         for (i, len) in [1usize, 7, 300, 2, 4096, 5].into_iter().enumerate() {
-            let mut f = advanced_header(len).to_vec();
+            let mut f = (len as u32).to_be_bytes().to_vec();
             f.extend((0..len).map(|k| (k + i) as u8));
             wire.extend_from_slice(&f);
             frames.push(f);

@@ -396,7 +396,7 @@ mod tests {
         );
         // Unknown or missing version, truncated data, an overlong varint.
         assert_eq!(conv(&[0xff, 0x10, b'T']), None);
-        assert_eq!(conv(&[b'T']), None);
+        assert_eq!(conv(b"T"), None);
         assert_eq!(conv(&[0xff, 0x0f, b'"', 5, b'a']), None);
         assert_eq!(
             conv(&[0xff, 0x0f, b'I', 0x80, 0x80, 0x80, 0x80, 0x80, 0]),
