@@ -13,8 +13,9 @@ pub(crate) mod ipc;
 pub(crate) mod process;
 pub(crate) mod scheduler;
 
+pub use cluster::engine::{ChannelOptions, SpawnResult};
 pub use cluster::event::{Event, PassedHandle, Payload};
-pub use cluster::primary::{ChannelOptions, Cluster};
+pub use cluster::primary::Cluster;
 pub use error::EngineError;
 pub use ipc::channel::{SendFailure, SendStatus};
 pub use ipc::frame::Mode;

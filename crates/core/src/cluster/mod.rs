@@ -1,6 +1,10 @@
-//! The primary: the worker table, dispatch of internal messages on `act`, and the one event
-//! enum that leaves the engine.
+//! The primary. Modules, in the order their imports point (none points back up):
+//! `primary` (the `Cluster` handle the host holds) -> `thread` (the engine thread's command loop
+//! and spawning) -> `worker` (one task per worker: reading its channel, dispatching its acts)
+//! -> `engine` (the state they share) -> `event` (the one enum that leaves the engine).
 
+pub(crate) mod engine;
 pub mod event;
 pub mod primary;
+mod thread;
 mod worker;

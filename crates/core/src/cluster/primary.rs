@@ -1,4 +1,4 @@
-//! The engine's public face (`Cluster`) and its thread.
+//! The engine's public face: `Cluster`, the handle the host holds.
 //!
 //! `Cluster` is used from the host's (JS) thread. Sends go straight to the worker's channel from
 //! the calling thread (no thread hop); everything stateful (spawning, the worker table, server
@@ -6,178 +6,22 @@
 //! tokio runtime. Events go back through a queue and a wake-up callback, so one wake-up can carry
 //! many events.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsFd, IntoRawFd, OwnedFd, RawFd};
-use std::path::PathBuf;
-use std::rc::Rc;
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::event::{Credit, Event};
-use super::worker;
+use super::engine::{lock, ChannelOptions, Command, Queue, Shared, SpawnResult};
+use super::event::Event;
+use super::thread::engine_main;
 use crate::error::EngineError;
-use crate::ipc::channel::{Channel, Payload, SendFailure, SendStatus};
-use crate::ipc::frame::Mode;
-use crate::ipc::message::{handle_envelope, json_frame, Obj};
-use crate::ipc::{advanced, fdpass};
-use crate::process::spawn::{self, SpawnRequest, Stdio};
-use crate::process::warden::Warden;
-use crate::scheduler::{Link, Policy, Scheduler, SchedulerRef};
-
-/// What `spawn` hands back: the pid and the primary's ends of the stdio pipes (by index; the
-/// caller owns these descriptors).
-#[derive(Debug)]
-pub struct SpawnResult {
-    pub pid: i32,
-    pub stdio: Vec<Option<RawFd>>,
-}
-
-enum Command {
-    Spawn {
-        id: u32,
-        req: SpawnRequest,
-        channel: ChannelOptions,
-        reply: std::sync::mpsc::Sender<Result<SpawnResult, EngineError>>,
-    },
-    Detach {
-        id: u32,
-    },
-    SetPolicy(Policy),
-}
-
-/// How a worker's channel is read.
-#[derive(Clone, Copy, Debug)]
-pub struct ChannelOptions {
-    pub mode: Mode,
-    /// Largest frame accepted from the worker before it is disconnected as hostile.
-    pub max_frame: usize,
-}
-
-pub(crate) struct ChannelEntry {
-    pub channel: Arc<Channel>,
-    pub mode: Mode,
-}
-
-/// What waits for the host: the events, and the claims on the workers' backlogs for the
-/// messages among them (released when the host takes them).
-#[derive(Default)]
-struct Queue {
-    events: Vec<Event>,
-    credits: Vec<Credit>,
-}
-
-pub(crate) struct Shared {
-    cmd: mpsc::UnboundedSender<Command>,
-    pub(crate) channels: Mutex<HashMap<u32, ChannelEntry>>,
-    events: Mutex<Queue>,
-    scheduled: AtomicBool,
-    wake: Box<dyn Fn() + Send + Sync>,
-    /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
-    seq: AtomicU64,
-    exact_pipe_mode: AtomicBool,
-    /// Workers whose every internal message is also reported (`Event::Internal`): JS listens for
-    /// `internalMessage` on their process object.
-    watched: Mutex<HashSet<u32>>,
-    /// A batch is open (`Cluster::begin_batch`): small user sends are corked.
-    batching: AtomicBool,
-    /// Workers whose channel holds corked frames.
-    corked: Mutex<Vec<u32>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn push(&self, ev: Event) {
-        self.push_all(std::iter::once(ev));
-    }
-
-    pub(crate) fn push_all(&self, evs: impl IntoIterator<Item = Event>) {
-        self.push_read(evs, None);
-    }
-
-    /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
-    /// against the worker's backlog until the host takes them.
-    pub(crate) fn push_read(&self, evs: impl IntoIterator<Item = Event>, credit: Option<Credit>) {
-        let mut q = lock(&self.events);
-        let before = q.events.len();
-        q.events.extend(evs);
-        let added = q.events.len() > before;
-        q.credits.extend(credit);
-        drop(q);
-        if added && !self.scheduled.swap(true, Ordering::AcqRel) {
-            (self.wake)();
-        }
-    }
-
-    /// Whether JS wants this worker's internal messages (see `Cluster::watch_internal`).
-    pub(crate) fn watched(&self, id: u32) -> bool {
-        lock(&self.watched).contains(&id)
-    }
-
-    pub(crate) fn watch(&self, id: u32, on: bool) {
-        let mut w = lock(&self.watched);
-        if on {
-            w.insert(id);
-        } else {
-            w.remove(&id);
-        }
-    }
-
-    fn entry(&self, id: u32) -> Option<(Arc<Channel>, Mode)> {
-        lock(&self.channels)
-            .get(&id)
-            .map(|e| (e.channel.clone(), e.mode))
-    }
-
-    /// Sends a NODE_CLUSTER message from any thread; None when the channel is closed.
-    pub(crate) fn send_cluster(
-        &self,
-        id: u32,
-        msg: Obj,
-        envelope: Option<&str>,
-        fd: Option<Arc<OwnedFd>>,
-    ) -> Option<u64> {
-        self.send_cluster_in(id, msg, envelope, fd, false)
-    }
-
-    /// Like `send_cluster`; `in_place` for a message JS sends in its own order (see
-    /// `Channel::send_reporting`).
-    pub(crate) fn send_cluster_in(
-        &self,
-        id: u32,
-        msg: Obj,
-        envelope: Option<&str>,
-        fd: Option<Arc<OwnedFd>>,
-        in_place: bool,
-    ) -> Option<u64> {
-        let (ch, mode) = self.entry(id)?;
-        if ch.is_closed() {
-            return None;
-        }
-        let seq = self.seq.fetch_add(1, Ordering::AcqRel);
-        let mut v = msg.with("seq", seq).into_value();
-        if let Some(kind) = envelope {
-            v = handle_envelope(kind, v);
-        }
-        let bytes = encode(mode, &v);
-        ch.send_reporting(Payload::Vec(bytes), fd, None, false, false, in_place)
-            .ok()
-            .map(|_| seq)
-    }
-}
-
-pub(crate) fn encode(mode: Mode, v: &Value) -> Vec<u8> {
-    match mode {
-        Mode::Json => json_frame(v),
-        Mode::Advanced => advanced::encode_frame(v),
-    }
-}
+use crate::ipc::channel::{Payload, SendFailure, SendStatus};
+use crate::ipc::fdpass;
+use crate::ipc::message::Obj;
+use crate::process::spawn::SpawnRequest;
+use crate::scheduler::Policy;
 
 /// Handle to the engine. Cheap to clone; the engine thread lives while any clone does.
 #[derive(Clone)]
@@ -419,140 +263,6 @@ fn join_runs(events: Vec<Event>) -> Vec<Event> {
         out.push(ev);
     }
     out
-}
-
-/// Engine-thread state.
-pub(crate) struct Core {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) sched: SchedulerRef,
-    /// Workers whose `exitedAfterDisconnect` is set: their `queryServer`s are ignored.
-    pub(crate) detached: RefCell<std::collections::HashSet<u32>>,
-    /// How the scheduler reaches workers.
-    pub(crate) link: Rc<dyn Link>,
-    /// Kills workers left running after the primary is gone (started at the first spawn).
-    warden: RefCell<WardenState>,
-}
-
-enum WardenState {
-    NotStarted,
-    Running(Warden),
-    /// The warden could not be started or went away: workers get a parent-death signal instead.
-    Unavailable,
-}
-
-struct CoreLink {
-    shared: Arc<Shared>,
-}
-
-impl Link for CoreLink {
-    fn send_cluster(
-        &self,
-        worker: u32,
-        msg: Obj,
-        envelope: Option<&str>,
-        fd: Option<Arc<OwnedFd>>,
-    ) -> Option<u64> {
-        self.shared.send_cluster(worker, msg, envelope, fd)
-    }
-    fn cwd(&self) -> Option<PathBuf> {
-        std::env::current_dir().ok()
-    }
-    fn exact_pipe_mode(&self) -> bool {
-        self.shared.exact_pipe_mode.load(Ordering::Acquire)
-    }
-}
-
-async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Command>) {
-    let core = Rc::new(Core {
-        shared: shared.clone(),
-        sched: Scheduler::new(),
-        detached: RefCell::new(Default::default()),
-        link: Rc::new(CoreLink {
-            shared: shared.clone(),
-        }),
-        warden: RefCell::new(WardenState::NotStarted),
-    });
-    let link = core.link.clone();
-    while let Some(cmd) = rx.recv().await {
-        match cmd {
-            Command::Spawn {
-                id,
-                req,
-                channel,
-                reply,
-            } => {
-                let _ = reply.send(spawn_worker(&core, id, req, channel));
-            }
-            Command::Detach { id } => {
-                core.detached.borrow_mut().insert(id);
-                Scheduler::remove_worker(&core.sched, &link, id);
-            }
-            Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
-        }
-    }
-}
-
-fn spawn_worker(
-    core: &Rc<Core>,
-    id: u32,
-    req: SpawnRequest,
-    options: ChannelOptions,
-) -> Result<SpawnResult, EngineError> {
-    let mode = options.mode;
-    let ipc_index = req.stdio.iter().position(|s| *s == Stdio::Ipc);
-    let mut warden = core.warden.borrow_mut();
-    if matches!(*warden, WardenState::NotStarted) {
-        *warden = match Warden::start() {
-            Ok(w) => WardenState::Running(w),
-            Err(_) => WardenState::Unavailable,
-        };
-    }
-    // The warden ends orphans; without it, a worker gets SIGKILL when the primary is gone.
-    let death_signal = match *warden {
-        WardenState::Running(_) => 0,
-        _ => libc::SIGKILL,
-    };
-    let spawned = spawn::spawn(&req, death_signal).map_err(|e| EngineError::Sys {
-        errno: e.errno,
-        syscall: "spawn",
-    })?;
-    if let WardenState::Running(w) = &*warden {
-        if w.watch(spawned.pidfd.as_fd()).is_err() {
-            *warden = WardenState::Unavailable;
-        }
-    }
-    drop(warden);
-    let mut stdio = Vec::with_capacity(spawned.parent_ends.len());
-    let mut ipc = None;
-    for (i, end) in spawned.parent_ends.into_iter().enumerate() {
-        if Some(i) == ipc_index {
-            ipc = end;
-            stdio.push(None);
-        } else {
-            stdio.push(end.map(IntoRawFd::into_raw_fd));
-        }
-    }
-    let ipc = ipc.ok_or_else(|| EngineError::Invalid("stdio has no 'ipc' entry".into()))?;
-    nix::fcntl::fcntl(
-        std::os::fd::AsRawFd::as_raw_fd(&ipc),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .map_err(|e| EngineError::from_nix(e, "spawn"))?;
-    let channel = Channel::new(ipc).map_err(|e| EngineError::from_io(&e, "spawn"))?;
-    let pidfd = crate::ipc::fdpass::register(spawned.pidfd)
-        .map_err(|e| EngineError::from_io(&e, "spawn"))?;
-    lock(&core.shared.channels).insert(
-        id,
-        ChannelEntry {
-            channel: channel.clone(),
-            mode,
-        },
-    );
-    tokio::task::spawn_local(worker::run(core.clone(), id, channel, options, pidfd));
-    Ok(SpawnResult {
-        pid: spawned.pid,
-        stdio,
-    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use tokio::io::unix::AsyncFd;
 
+use super::engine::{encode, ChannelOptions, Core};
 use super::event::{Backlog, Credit, Event, PassedHandle, Payload};
-use super::primary::{encode, ChannelOptions, Core};
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
 use crate::ipc::frame::{memchr, Decoder, Mode};

@@ -1,0 +1,216 @@
+//! The engine's shared state: what the host's thread and the engine thread both reach (`Shared`:
+//! the channels, the event queue, the batch), the engine thread's own (`Core`), and how the
+//! scheduler reaches workers (`CoreLink`).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::event::{Credit, Event};
+use crate::error::EngineError;
+use crate::ipc::advanced;
+use crate::ipc::channel::{Channel, Payload};
+use crate::ipc::frame::Mode;
+use crate::ipc::message::{handle_envelope, json_frame, Obj};
+use crate::process::spawn::SpawnRequest;
+use crate::process::warden::Warden;
+use crate::scheduler::{Link, Policy, SchedulerRef};
+
+/// What `spawn` hands back: the pid and the primary's ends of the stdio pipes (by index; the
+/// caller owns these descriptors).
+#[derive(Debug)]
+pub struct SpawnResult {
+    pub pid: i32,
+    pub stdio: Vec<Option<RawFd>>,
+}
+
+pub(super) enum Command {
+    Spawn {
+        id: u32,
+        req: SpawnRequest,
+        channel: ChannelOptions,
+        reply: std::sync::mpsc::Sender<Result<SpawnResult, EngineError>>,
+    },
+    Detach {
+        id: u32,
+    },
+    SetPolicy(Policy),
+}
+
+/// How a worker's channel is read.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelOptions {
+    pub mode: Mode,
+    /// Largest frame accepted from the worker before it is disconnected as hostile.
+    pub max_frame: usize,
+}
+
+pub(crate) struct ChannelEntry {
+    pub channel: Arc<Channel>,
+    pub mode: Mode,
+}
+
+/// What waits for the host: the events, and the claims on the workers' backlogs for the
+/// messages among them (released when the host takes them).
+#[derive(Default)]
+pub(super) struct Queue {
+    pub(super) events: Vec<Event>,
+    pub(super) credits: Vec<Credit>,
+}
+
+pub(crate) struct Shared {
+    pub(super) cmd: mpsc::UnboundedSender<Command>,
+    pub(crate) channels: Mutex<HashMap<u32, ChannelEntry>>,
+    pub(super) events: Mutex<Queue>,
+    pub(super) scheduled: AtomicBool,
+    pub(super) wake: Box<dyn Fn() + Send + Sync>,
+    /// The primary's NODE_CLUSTER sequence number, shared by all workers (§4.1).
+    pub(super) seq: AtomicU64,
+    pub(super) exact_pipe_mode: AtomicBool,
+    /// Workers whose every internal message is also reported (`Event::Internal`): JS listens for
+    /// `internalMessage` on their process object.
+    pub(super) watched: Mutex<HashSet<u32>>,
+    /// A batch is open (`Cluster::begin_batch`): small user sends are corked.
+    pub(super) batching: AtomicBool,
+    /// Workers whose channel holds corked frames.
+    pub(super) corked: Mutex<Vec<u32>>,
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn push(&self, ev: Event) {
+        self.push_all(std::iter::once(ev));
+    }
+
+    pub(crate) fn push_all(&self, evs: impl IntoIterator<Item = Event>) {
+        self.push_read(evs, None);
+    }
+
+    /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
+    /// against the worker's backlog until the host takes them.
+    pub(crate) fn push_read(&self, evs: impl IntoIterator<Item = Event>, credit: Option<Credit>) {
+        let mut q = lock(&self.events);
+        let before = q.events.len();
+        q.events.extend(evs);
+        let added = q.events.len() > before;
+        q.credits.extend(credit);
+        drop(q);
+        if added && !self.scheduled.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+    }
+
+    /// Whether JS wants this worker's internal messages (see `Cluster::watch_internal`).
+    pub(crate) fn watched(&self, id: u32) -> bool {
+        lock(&self.watched).contains(&id)
+    }
+
+    pub(crate) fn watch(&self, id: u32, on: bool) {
+        let mut w = lock(&self.watched);
+        if on {
+            w.insert(id);
+        } else {
+            w.remove(&id);
+        }
+    }
+
+    pub(super) fn entry(&self, id: u32) -> Option<(Arc<Channel>, Mode)> {
+        lock(&self.channels)
+            .get(&id)
+            .map(|e| (e.channel.clone(), e.mode))
+    }
+
+    /// Sends a NODE_CLUSTER message from any thread; None when the channel is closed.
+    pub(crate) fn send_cluster(
+        &self,
+        id: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+    ) -> Option<u64> {
+        self.send_cluster_in(id, msg, envelope, fd, false)
+    }
+
+    /// Like `send_cluster`; `in_place` for a message JS sends in its own order (see
+    /// `Channel::send_reporting`).
+    pub(crate) fn send_cluster_in(
+        &self,
+        id: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+        in_place: bool,
+    ) -> Option<u64> {
+        let (ch, mode) = self.entry(id)?;
+        if ch.is_closed() {
+            return None;
+        }
+        let seq = self.seq.fetch_add(1, Ordering::AcqRel);
+        let mut v = msg.with("seq", seq).into_value();
+        if let Some(kind) = envelope {
+            v = handle_envelope(kind, v);
+        }
+        let bytes = encode(mode, &v);
+        ch.send_reporting(Payload::Vec(bytes), fd, None, false, false, in_place)
+            .ok()
+            .map(|_| seq)
+    }
+}
+
+pub(crate) fn encode(mode: Mode, v: &Value) -> Vec<u8> {
+    match mode {
+        Mode::Json => json_frame(v),
+        Mode::Advanced => advanced::encode_frame(v),
+    }
+}
+
+/// Engine-thread state.
+pub(crate) struct Core {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) sched: SchedulerRef,
+    /// Workers whose `exitedAfterDisconnect` is set: their `queryServer`s are ignored.
+    pub(crate) detached: RefCell<std::collections::HashSet<u32>>,
+    /// How the scheduler reaches workers.
+    pub(crate) link: Rc<dyn Link>,
+    /// Kills workers left running after the primary is gone (started at the first spawn).
+    pub(super) warden: RefCell<WardenState>,
+}
+
+pub(super) enum WardenState {
+    NotStarted,
+    Running(Warden),
+    /// The warden could not be started or went away: workers get a parent-death signal instead.
+    Unavailable,
+}
+
+pub(super) struct CoreLink {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Link for CoreLink {
+    fn send_cluster(
+        &self,
+        worker: u32,
+        msg: Obj,
+        envelope: Option<&str>,
+        fd: Option<Arc<OwnedFd>>,
+    ) -> Option<u64> {
+        self.shared.send_cluster(worker, msg, envelope, fd)
+    }
+    fn cwd(&self) -> Option<PathBuf> {
+        std::env::current_dir().ok()
+    }
+    fn exact_pipe_mode(&self) -> bool {
+        self.shared.exact_pipe_mode.load(Ordering::Acquire)
+    }
+}
