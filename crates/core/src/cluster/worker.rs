@@ -1,6 +1,6 @@
 //! One task per worker on the engine thread: reads and decodes its channel, answers internal
 //! messages, reports user messages, and watches the process exit. `disconnect` is reported
-//! before `exit` whenever both are ready (PROTOCOL.md §5.3).
+//! before `exit` whenever both are ready (docs/PROTOCOL.md §5.3).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;

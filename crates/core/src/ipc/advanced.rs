@@ -1,4 +1,4 @@
-//! The subset of V8's value-serializer format (PROTOCOL.md §2.3) that the engine needs to read
+//! The subset of V8's value-serializer format (docs/PROTOCOL.md §2.3) that the engine needs to read
 //! and write internal messages in `serialization: 'advanced'` mode. User messages are not
 //! decoded here: `v8json` rewrites those of plain data as JSON text, and the bytes of the others
 //! go to JS, which uses V8's own deserializer.
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn online_matches_the_capture() {
-        // PROTOCOL.md §2.3: `online` as 48 bytes.
+        // docs/PROTOCOL.md §2.3: `online` as 48 bytes.
         let v = serde_json::json!({"cmd":"NODE_CLUSTER","act":"online","seq":0});
         let f = encode_frame(&v);
         assert_eq!(f.len(), 48);

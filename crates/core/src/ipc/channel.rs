@@ -1,4 +1,4 @@
-//! The duplex IPC channel to one worker, with Node's send queue (PROTOCOL.md §3.4): after a
+//! The duplex IPC channel to one worker, with Node's send queue (docs/PROTOCOL.md §3.4): after a
 //! message that carries a descriptor is written, everything else waits until the peer answers
 //! `NODE_HANDLE_ACK` or `NODE_HANDLE_NACK`.
 //!

@@ -1,6 +1,6 @@
 //! Resumable frame decoders for both serialization modes.
 //!
-//! * json: UTF-8 text terminated by one `\n` (PROTOCOL.md §2.2).
+//! * json: UTF-8 text terminated by one `\n` (docs/PROTOCOL.md §2.2).
 //! * advanced: a 4-byte big-endian length, then that many bytes of V8 serializer output (§2.3).
 //!
 //! Both accept input in chunks of any size, hand out every complete frame in order, and keep the

@@ -1,4 +1,4 @@
-//! The wire vocabulary: telling internal messages from user messages (PROTOCOL.md §3.1) and
+//! The wire vocabulary: telling internal messages from user messages (docs/PROTOCOL.md §3.1) and
 //! building the primary's own messages with Node's field order (§4.2).
 
 use std::borrow::Cow;

@@ -1,5 +1,5 @@
 //! fork + execve with the file-descriptor layout Node's `child_process.fork()` produces
-//! (PROTOCOL.md §1): the channel socket at the index of 'ipc', pipes as AF_UNIX socketpairs,
+//! (docs/PROTOCOL.md §1): the channel socket at the index of 'ipc', pipes as AF_UNIX socketpairs,
 //! 'ignore' as /dev/null, inherited descriptors by number. Optionally sets a parent-death signal
 //! (the fallback when the warden cannot run). Also forks the warden (see `warden.rs`) and holds
 //! its loop, which makes only async-signal-safe calls, like the child side before exec.

@@ -1,4 +1,4 @@
-//! Server sharing (PROTOCOL.md §4.3-4.10): answering `queryServer`, round-robin distribution of
+//! Server sharing (docs/PROTOCOL.md §4.3-4.10): answering `queryServer`, round-robin distribution of
 //! accepted connections, and shared handles (SCHED_NONE and UDP).
 
 pub mod listen;
