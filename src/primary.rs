@@ -13,8 +13,7 @@ use rust_cluster_core::{Cluster, EngineError, Policy, SendFailure, SendStatus};
 
 use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions};
 use crate::error::to_napi;
-use once_cell::sync::OnceCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// `send` results, as numbers so the hot path allocates nothing, exported to JS by these names
 /// (lib/channel.js reads them): written (or corked into the batch); the channel is closed; at
@@ -47,7 +46,7 @@ impl Engine {
     pub fn new(env: Env, on_events: JsFunction) -> Result<Self> {
         // The call that hands events to JS exists before the engine does (the engine's wake-up
         // makes that call), so it finds the engine here once started.
-        let started: Arc<OnceCell<Cluster>> = Arc::new(OnceCell::new());
+        let started: Arc<OnceLock<Cluster>> = Arc::new(OnceLock::new());
         let source = started.clone();
         let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> = on_events
             .create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
