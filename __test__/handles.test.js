@@ -171,6 +171,12 @@ describe('handles: queueing and order', { concurrency: 2 }, () => {
       assert.strictEqual(ev1(o, 'P', 'primary got big')[0].intact, true);
       assert.deepStrictEqual(ev1(o, 'P', 'primary order')[0].order, ['big', 'after big']);
     });
+    it(`an ACK sent while a 4 MiB message is half written goes between messages (handle/ack-mid-message.js ${mode})`, async (t) => {
+      const o = await agree(t, 'handle/ack-mid-message.js', { args: [mode], timeoutMs: T });
+      const [read] = ev1(o, 'P', 'worker read the large message');
+      assert.deepStrictEqual([read.length, read.intact], [4 << 20, true]);
+      assert.strictEqual(ev1(o, 'P', 'exit')[0].code, 0);
+    });
   }
 });
 

@@ -2,6 +2,7 @@
 //! the channels, the event queue, the batch), the engine thread's own (`Core`), and how the
 //! scheduler reaches workers (`CoreLink`).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{OwnedFd, RawFd};
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 use super::event::{Credit, Event};
 use crate::error::EngineError;
 use crate::ipc::advanced;
-use crate::ipc::channel::{Channel, Payload};
+use crate::ipc::channel::{Channel, Origin};
 use crate::ipc::frame::Mode;
 use crate::ipc::message::{handle_envelope, json_frame, Obj};
 use crate::process::spawn::SpawnRequest;
@@ -138,18 +139,18 @@ impl Shared {
         envelope: Option<&str>,
         fd: Option<Arc<OwnedFd>>,
     ) -> Option<u64> {
-        self.send_cluster_in(id, msg, envelope, fd, false)
+        self.send_cluster_in(id, msg, envelope, fd, Origin::Engine)
     }
 
-    /// Like `send_cluster`; `in_place` for a message JS sends in its own order (see
-    /// `Channel::send_reporting`).
+    /// Like `send_cluster`, from `origin` (`Origin::Js` for a message JS sends in its own
+    /// order; see `Channel::send`).
     pub(crate) fn send_cluster_in(
         &self,
         id: u32,
         msg: Obj,
         envelope: Option<&str>,
         fd: Option<Arc<OwnedFd>>,
-        in_place: bool,
+        origin: Origin,
     ) -> Option<u64> {
         let (ch, mode) = self.entry(id)?;
         if ch.is_closed() {
@@ -161,7 +162,7 @@ impl Shared {
             v = handle_envelope(kind, v);
         }
         let bytes = encode(mode, &v);
-        ch.send_reporting(Payload::Vec(bytes), fd, None, false, false, in_place)
+        ch.send(Cow::Owned(bytes), fd, None, origin)
             .ok()
             .map(|_| seq)
     }

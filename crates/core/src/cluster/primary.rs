@@ -6,6 +6,7 @@
 //! tokio runtime. Events go back through a queue and a wake-up callback, so one wake-up can carry
 //! many events.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,7 +18,7 @@ use super::engine::{lock, ChannelOptions, Command, Queue, Shared, SpawnResult};
 use super::event::Event;
 use super::thread::engine_main;
 use crate::error::EngineError;
-use crate::ipc::channel::{Payload, SendFailure, SendStatus};
+use crate::ipc::channel::{Origin, SendFailure, SendStatus};
 use crate::ipc::fdpass;
 use crate::ipc::message::Obj;
 use crate::process::spawn::SpawnRequest;
@@ -117,8 +118,7 @@ impl Cluster {
             },
             None => None,
         };
-        let report = fd.is_some();
-        let status = ch.send_reporting(Payload::Slice(frame), fd, token, report, cork, true)?;
+        let status = ch.send(Cow::Borrowed(frame), fd, token, Origin::Js { cork })?;
         if matches!(status, SendStatus::Corked) {
             let mut corked = lock(&self.shared.corked);
             if !corked.contains(&id) {
@@ -188,7 +188,7 @@ impl Cluster {
                 Obj::cluster().with("act", "disconnect"),
                 None,
                 None,
-                true,
+                Origin::Js { cork: false },
             )
             .is_some();
         let _ = self.shared.cmd.send(Command::Detach { id });
