@@ -27,6 +27,6 @@ pub use scheduler::Policy;
 pub mod fuzzing {
     pub use crate::ipc::advanced;
     pub use crate::ipc::frame::{Decoder, Mode};
-    pub use crate::ipc::message::classify_json;
+    pub use crate::ipc::message::{classify_advanced, classify_json, Incoming};
     pub use crate::ipc::v8json;
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::event::{Credit, Event};
 use crate::error::EngineError;
 use crate::ipc::advanced;
-use crate::ipc::channel::{Channel, Origin};
+use crate::ipc::channel::{Channel, Completion, Origin};
 use crate::ipc::frame::Mode;
 use crate::ipc::message::{handle_envelope, json_frame, Obj};
 use crate::process::spawn::SpawnRequest;
@@ -95,6 +95,15 @@ impl Shared {
 
     pub(crate) fn push_all(&self, evs: impl IntoIterator<Item = Event>) {
         self.push_read(evs, None);
+    }
+
+    /// Reports sends to worker `id` that finished or failed after they had to wait.
+    pub(crate) fn push_send_done(&self, id: u32, done: Vec<Completion>) {
+        self.push_all(done.into_iter().map(|c| Event::SendDone {
+            id,
+            token: c.token,
+            error: c.error,
+        }));
     }
 
     /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages

@@ -198,13 +198,7 @@ impl Cluster {
     /// `worker.process.disconnect()`: closes the channel from the primary's side.
     pub fn close_channel(&self, id: u32) {
         if let Some((ch, _)) = self.shared.entry(id) {
-            let failed = ch.close();
-            self.shared
-                .push_all(failed.into_iter().map(|c| Event::SendDone {
-                    id,
-                    token: c.token,
-                    error: c.error,
-                }));
+            self.shared.push_send_done(id, ch.close());
         }
     }
 

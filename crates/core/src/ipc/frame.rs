@@ -87,7 +87,7 @@ impl Decoder {
     ) -> Result<(), FrameError> {
         if !self.buf.is_empty() {
             // Finish the held frame first: look for its end in the new data only.
-            match memchr(b'\n', data) {
+            match memchr::memchr(b'\n', data) {
                 None => {
                     if self.buf.len() + data.len() > self.max {
                         return Err(FrameError::TooLong { limit: self.max });
@@ -106,7 +106,7 @@ impl Decoder {
             }
         }
         // The held buffer is empty: cut complete lines straight out of `data`.
-        while let Some(pos) = memchr(b'\n', data) {
+        while let Some(pos) = memchr::memchr(b'\n', data) {
             if pos > self.max {
                 return Err(FrameError::TooLong { limit: self.max });
             }
@@ -173,33 +173,6 @@ impl Decoder {
         self.buf.extend_from_slice(data);
         Ok(())
     }
-}
-
-/// The first position of `needle` in `hay`, eight bytes at a time: every json frame is scanned
-/// for its newline, and a byte-by-byte loop was a visible cost for long messages.
-pub(crate) fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(needle);
-    let mut chunks = hay.chunks_exact(8);
-    let mut base = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ pattern;
-        // The high bit of each byte of x that is zero; a borrow can only mark bytes after the
-        // first zero byte, so the lowest mark is exact.
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(base + (found.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|i| base + i)
 }
 
 #[cfg(test)]
@@ -388,23 +361,5 @@ mod tests {
             push_owned(&mut d, &[0, 1, 0, 7], &mut out),
             Err(FrameError::TooLong { limit: 100 })
         );
-    }
-
-    #[test]
-    fn memchr_finds_the_first_match_at_every_offset() {
-        for len in 0..40 {
-            for at in 0..len {
-                let mut v = vec![b'x'; len];
-                v[at] = b'\n';
-                if at + 1 < len {
-                    v[len - 1] = b'\n';
-                }
-                assert_eq!(memchr(b'\n', &v), Some(at), "len {len} at {at}");
-                // Bytes next to the needle's value must not match (0x0a +/- 1, and 0x8a).
-                let w: Vec<u8> = (0..len).map(|k| [0x09, 0x0b, 0x8a, 0x00][k % 4]).collect();
-                assert_eq!(memchr(b'\n', &w), None);
-            }
-            assert_eq!(memchr(b'\n', &vec![b'x'; len]), None);
-        }
     }
 }

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use super::{advanced, v8json};
+
 /// A decoded frame, classified by its top-level `cmd` only.
 #[derive(Debug)]
 pub enum Incoming<'a> {
@@ -57,6 +59,14 @@ pub fn is_internal_cmd(cmd: &str) -> bool {
     cmd.len() > 5 && cmd.starts_with("NODE_")
 }
 
+/// The `cmd` of an internal message: a string `cmd` for which `is_internal_cmd` holds.
+pub fn internal_cmd(map: &Map<String, Value>) -> Option<&str> {
+    match map.get("cmd") {
+        Some(Value::String(c)) if is_internal_cmd(c) => Some(c),
+        _ => None,
+    }
+}
+
 /// Classifies one json-mode frame. Only frames that could be internal are parsed here; user
 /// messages are validated for UTF-8 and non-emptiness and otherwise parsed once, by JS.
 pub fn classify_json<'a>(frame: impl Into<Cow<'a, [u8]>>) -> Result<Incoming<'a>, MessageError> {
@@ -73,7 +83,7 @@ pub fn classify_json<'a>(frame: impl Into<Cow<'a, [u8]>>) -> Result<Incoming<'a>
     if trimmed.starts_with('{') && text.contains("\"NODE_") {
         match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => {
-                if matches!(map.get("cmd"), Some(Value::String(c)) if is_internal_cmd(c)) {
+                if internal_cmd(&map).is_some() {
                     return Ok(Incoming::Internal(map));
                 }
             }
@@ -86,6 +96,41 @@ pub fn classify_json<'a>(frame: impl Into<Cow<'a, [u8]>>) -> Result<Incoming<'a>
         }
     }
     Ok(Incoming::User(UserBody::Json(text)))
+}
+
+/// Whether `hay` contains `NODE_`. Runs on every advanced frame.
+fn mentions_node(hay: &[u8]) -> bool {
+    memchr::memmem::find(hay, b"NODE_").is_some()
+}
+
+/// Whether the value in a V8 body (its header checked) may be a plain object: only one can carry
+/// the `cmd` of an internal message. A string, array or number at the top is a user message
+/// without scanning its bytes for `NODE_`. Padding (0x00) may precede the tag; serializer
+/// versions other than 15 are left to the scan.
+fn top_level_object(body: &[u8]) -> bool {
+    match body {
+        [0xff, 15, rest @ ..] => rest.iter().find(|&&b| b != 0) == Some(&b'o'),
+        _ => true,
+    }
+}
+
+/// Advanced-mode classification: only frames mentioning `NODE_` are decoded here. `frame` has
+/// its length prefix (the decoder keeps it). A user message of plain data goes on as JSON text
+/// (see `v8json`), anything else as the V8 bytes.
+pub fn classify_advanced(frame: Cow<'_, [u8]>) -> Result<Incoming<'_>, MessageError> {
+    let body = frame.get(4..).unwrap_or_default();
+    advanced::check_header(body).map_err(|e| MessageError::InvalidAdvanced(e.to_string()))?;
+    if top_level_object(body) && mentions_node(body) {
+        if let Ok(Some(Value::Object(map))) = advanced::decode(body) {
+            if internal_cmd(&map).is_some() {
+                return Ok(Incoming::Internal(map));
+            }
+        }
+    }
+    if let Some(text) = v8json::to_json(body) {
+        return Ok(Incoming::User(UserBody::Json(Cow::Owned(text))));
+    }
+    Ok(Incoming::User(UserBody::Advanced(frame)))
 }
 
 /// Serializes a message for the wire in json mode: the JSON text and one `\n`.
@@ -210,5 +255,59 @@ mod tests {
         assert_eq!(js_template(Some(&serde_json::json!(4))), "4");
         assert_eq!(js_template(Some(&serde_json::json!("udp4"))), "udp4");
         assert_eq!(js_template(Some(&serde_json::json!(-1))), "-1");
+    }
+
+    #[test]
+    fn only_an_object_at_the_top_is_scanned() {
+        // Bytes from Node 20's v8.serialize.
+        assert!(top_level_object(&[0xff, 0x0f, b'o', b'{', 0]));
+        assert!(top_level_object(&[0xff, 0x0f, 0, 0, b'o', b'{', 0]));
+        assert!(!top_level_object(&[
+            0xff, 0x0f, b'"', 5, b'N', b'O', b'D', b'E', b'_'
+        ]));
+        assert!(!top_level_object(&[0xff, 0x0f, b'A', 0, b'$', 0, 0]));
+        assert!(!top_level_object(&[0xff, 0x0f, b'I', 2]));
+        assert!(!top_level_object(&[0xff, 0x0f]));
+        assert!(top_level_object(&[0xff, 0x0d, b'"', 1, b'x']));
+    }
+
+    #[test]
+    fn finds_node_prefix_anywhere() {
+        assert!(!mentions_node(b""));
+        assert!(!mentions_node(b"NODE"));
+        assert!(mentions_node(b"NODE_"));
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut v = vec![b'N'; len + 5];
+                v[at..at + 5].copy_from_slice(b"NODE_");
+                assert!(mentions_node(&v), "len {len} at {at}");
+                let mut w = vec![b'x'; len + 5];
+                w[at..at + 5].copy_from_slice(b"NODEx");
+                assert!(!mentions_node(&w), "len {len} at {at}");
+            }
+        }
+        let mut big = vec![b'N'; 70_000];
+        assert!(!mentions_node(&big));
+        big[69_990..69_995].copy_from_slice(b"NODE_");
+        assert!(mentions_node(&big));
+    }
+
+    #[test]
+    fn advanced_frames_are_internal_only_by_their_top_level_cmd() {
+        let classify = |v: Value| classify_advanced(Cow::Owned(advanced::encode_frame(&v)));
+        let internal = classify(serde_json::json!({"cmd": "NODE_CLUSTER", "act": "online"}));
+        assert!(matches!(internal, Ok(Incoming::Internal(m)) if m["act"] == "online"));
+        for user in [
+            serde_json::json!({"cmd": "NODE_"}),
+            serde_json::json!({"x": "NODE_CLUSTER"}),
+            serde_json::json!({"msg": {"cmd": "NODE_CLUSTER"}}),
+            serde_json::json!("NODE_CLUSTER"),
+            serde_json::json!(["NODE_CLUSTER"]),
+        ] {
+            let got = classify(user.clone());
+            assert!(matches!(got, Ok(Incoming::User(_))), "{user}: {got:?}");
+        }
+        let bad = classify_advanced(Cow::Borrowed(&[0, 0, 0, 2, 0x12, 0x34][..]));
+        assert!(matches!(bad, Err(MessageError::InvalidAdvanced(_))));
     }
 }
