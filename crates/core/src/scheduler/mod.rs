@@ -2,6 +2,7 @@
 //! accepted connections, and shared handles (SCHED_NONE and UDP).
 
 pub mod listen;
+mod query;
 pub mod round_robin;
 pub mod shared;
 
@@ -13,7 +14,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::ipc::message::{js_template, Obj};
+use crate::ipc::message::Obj;
+use query::QueryServer;
 use round_robin::RoundRobin;
 use shared::SharedHandle;
 
@@ -64,12 +66,6 @@ pub struct Scheduler {
 
 pub type SchedulerRef = Rc<RefCell<Scheduler>>;
 
-/// An integer field of a message (JSON numbers may arrive as floats from advanced mode).
-pub(crate) fn msg_int(m: &Map<String, Value>, k: &str) -> Option<i64> {
-    m.get(k)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
-}
-
 impl Scheduler {
     pub fn new() -> SchedulerRef {
         Rc::new(RefCell::new(Scheduler {
@@ -91,52 +87,36 @@ impl Scheduler {
         worker: u32,
         msg: &Map<String, Value>,
     ) {
-        let key = format!(
-            "{}:{}:{}:{}:{}",
-            js_template(msg.get("address")),
-            js_template(msg.get("port")),
-            js_template(msg.get("addressType")),
-            js_template(msg.get("fd")),
-            js_template(msg.get("index")),
-        );
-        let ack = msg.get("seq").cloned().unwrap_or(Value::Null);
-        let is_udp =
-            matches!(msg.get("addressType"), Some(Value::String(t)) if t == "udp4" || t == "udp6");
+        let q = QueryServer::parse(msg);
+        let key = q.key.as_str();
         let mut me = this.borrow_mut();
-        let truthy = |v: &Value| {
-            !matches!(v, Value::Null | Value::Bool(false))
-                && v.as_f64() != Some(0.0)
-                && v.as_str() != Some("")
-        };
-        if let Some(d) = msg.get("data") {
-            if truthy(d) && !me.data.get(&key).is_some_and(truthy) {
-                me.data.insert(key.clone(), d.clone());
-            }
+        if let Some(d) = &q.data {
+            me.data.entry(q.key.clone()).or_insert_with(|| d.clone());
         }
-        let data = me.data.get(&key).cloned().unwrap_or(Value::Null);
+        let data = me.data.get(key).cloned().unwrap_or(Value::Null);
         let reply = |errno: Value| {
             Obj::cluster()
                 .with("errno", errno)
-                .with("key", key.as_str())
-                .with("ack", ack.clone())
+                .with("key", key)
+                .with("ack", q.ack.clone())
                 .with("data", data.clone())
         };
 
-        if me.policy == Policy::None || is_udp {
-            if !me.handles.contains_key(&key) {
-                match SharedHandle::create(msg, is_udp, link.cwd()) {
+        if me.policy == Policy::None || q.is_udp() {
+            if !me.handles.contains_key(key) {
+                match SharedHandle::create(&q, link.cwd()) {
                     Ok(h) => {
-                        me.handles.insert(key.clone(), Handle::Shared(h));
+                        me.handles.insert(q.key.clone(), Handle::Shared(h));
                     }
                     Err(errno) => {
-                        me.data.remove(&key);
+                        me.data.remove(key);
                         drop(me);
                         link.send_cluster(worker, reply(Value::from(-errno)), None, None);
                         return;
                     }
                 }
             }
-            let Some(Handle::Shared(h)) = me.handles.get_mut(&key) else {
+            let Some(Handle::Shared(h)) = me.handles.get_mut(key) else {
                 // The key is held by a round-robin handle (policy changed): should not happen.
                 return;
             };
@@ -148,20 +128,20 @@ impl Scheduler {
             return;
         }
 
-        if !me.handles.contains_key(&key) {
-            match RoundRobin::create(this, link, &key, msg) {
+        if !me.handles.contains_key(key) {
+            match RoundRobin::create(this, link, &q) {
                 Ok(h) => {
-                    me.handles.insert(key.clone(), Handle::Rr(h));
+                    me.handles.insert(q.key.clone(), Handle::Rr(h));
                 }
                 Err(errno) => {
-                    me.data.remove(&key);
+                    me.data.remove(key);
                     drop(me);
                     link.send_cluster(worker, reply(Value::from(-errno)), None, None);
                     return;
                 }
             }
         }
-        let Some(Handle::Rr(h)) = me.handles.get_mut(&key) else {
+        let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
             return;
         };
         h.add(worker);
@@ -171,7 +151,7 @@ impl Scheduler {
         }
         drop(me);
         link.send_cluster(worker, r, None, None);
-        Scheduler::handoff(this, link, &key, worker);
+        Scheduler::handoff(this, link, key, worker);
     }
 
     /// Offers the next queued connection of `key` to `worker`, or marks the worker free.
