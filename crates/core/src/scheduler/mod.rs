@@ -192,15 +192,29 @@ impl Scheduler {
         key: &str,
         conn: OwnedFd,
     ) {
-        let next = {
+        Scheduler::requeue(this, link, key, [Arc::new(conn)]);
+    }
+
+    /// Queues connections on the round-robin handle of `key` and hands them out to free
+    /// workers, oldest first, one each; the rest wait for a worker to be done. With the handle
+    /// gone, the connections close.
+    fn requeue(
+        this: &SchedulerRef,
+        link: &Rc<dyn Link>,
+        key: &str,
+        conns: impl IntoIterator<Item = Arc<OwnedFd>>,
+    ) {
+        let free = {
             let mut me = this.borrow_mut();
             let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
                 return;
             };
-            h.enqueue(Arc::new(conn));
-            h.pop_free()
+            for c in conns {
+                h.enqueue(c);
+            }
+            h.pop_free_for_queued()
         };
-        if let Some(w) = next {
+        for w in free {
             Scheduler::handoff(this, link, key, w);
         }
     }
@@ -218,22 +232,12 @@ impl Scheduler {
             return false;
         };
         let accepted = matches!(msg.get("accepted"), Some(v) if !matches!(v, Value::Null | Value::Bool(false)));
-        if !accepted {
-            let next = {
-                let mut me = this.borrow_mut();
-                match me.handles.get_mut(&key) {
-                    Some(Handle::Rr(h)) => {
-                        h.enqueue(conn);
-                        h.pop_free()
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(w) = next {
-                Scheduler::handoff(this, link, &key, w);
-            }
+        if accepted {
+            // Our copy of the connection closes as the last Arc goes away.
+            drop(conn);
+        } else {
+            Scheduler::requeue(this, link, &key, [conn]);
         }
-        // Accepted: our copy of the connection closes as the last Arc goes away.
         Scheduler::handoff(this, link, &key, worker);
         true
     }
@@ -270,22 +274,8 @@ impl Scheduler {
             me.data.remove(key);
             return;
         }
-        let mut free = Vec::new();
-        if let Some(Handle::Rr(h)) = me.handles.get_mut(key) {
-            for c in back {
-                h.enqueue(c);
-            }
-            while h.has_queued() {
-                match h.pop_free() {
-                    Some(w) => free.push(w),
-                    None => break,
-                }
-            }
-        }
         drop(me);
-        for w in free {
-            Scheduler::handoff(this, link, key, w);
-        }
+        Scheduler::requeue(this, link, key, back);
     }
 
     /// The worker left (disconnect or exit): remove it from every handle.
@@ -315,19 +305,7 @@ impl Scheduler {
         for k in stale {
             let f = this.borrow_mut().in_flight.remove(&k);
             if let Some(f) = f {
-                let next = {
-                    let mut me = this.borrow_mut();
-                    match me.handles.get_mut(&f.key) {
-                        Some(Handle::Rr(h)) => {
-                            h.enqueue(f.conn);
-                            h.pop_free()
-                        }
-                        _ => None,
-                    }
-                };
-                if let Some(w) = next {
-                    Scheduler::handoff(this, link, &f.key, w);
-                }
+                Scheduler::requeue(this, link, &f.key, [f.conn]);
             }
         }
     }

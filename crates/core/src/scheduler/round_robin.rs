@@ -121,10 +121,6 @@ impl RoundRobin {
         self.all.contains(&worker)
     }
 
-    pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
-    }
-
     /// The next connection for `worker`; with none queued the worker becomes free.
     pub fn take_for(&mut self, worker: u32) -> Option<Arc<OwnedFd>> {
         if !self.all.contains(&worker) {
@@ -149,8 +145,10 @@ impl RoundRobin {
         self.queue.push_front(conn);
     }
 
-    pub fn pop_free(&mut self) -> Option<u32> {
-        self.free.pop_front()
+    /// Takes free workers, oldest first, one for each queued connection.
+    pub fn pop_free_for_queued(&mut self) -> Vec<u32> {
+        let n = self.queue.len().min(self.free.len());
+        self.free.drain(..n).collect()
     }
 
     /// Removes a worker; returns true when it was the last one (queued connections are closed
