@@ -5,6 +5,8 @@ pub mod listen;
 mod query;
 pub mod round_robin;
 pub mod shared;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::collections::HashMap;

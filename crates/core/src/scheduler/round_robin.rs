@@ -145,6 +145,12 @@ impl RoundRobin {
         self.queue.push_front(conn);
     }
 
+    /// How many accepted connections wait for a worker.
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Takes free workers, oldest first, one for each queued connection.
     pub fn pop_free_for_queued(&mut self) -> Vec<u32> {
         let n = self.queue.len().min(self.free.len());
