@@ -2,8 +2,11 @@
 //! accepted connections, and shared handles (SCHED_NONE and UDP).
 
 pub mod listen;
+mod query;
 pub mod round_robin;
 pub mod shared;
+#[cfg(test)]
+mod tests;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,7 +16,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::ipc::message::{js_template, Obj};
+use crate::ipc::message::Obj;
+use query::QueryServer;
 use round_robin::RoundRobin;
 use shared::SharedHandle;
 
@@ -64,12 +68,6 @@ pub struct Scheduler {
 
 pub type SchedulerRef = Rc<RefCell<Scheduler>>;
 
-/// An integer field of a message (JSON numbers may arrive as floats from advanced mode).
-pub(crate) fn msg_int(m: &Map<String, Value>, k: &str) -> Option<i64> {
-    m.get(k)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
-}
-
 impl Scheduler {
     pub fn new() -> SchedulerRef {
         Rc::new(RefCell::new(Scheduler {
@@ -91,52 +89,36 @@ impl Scheduler {
         worker: u32,
         msg: &Map<String, Value>,
     ) {
-        let key = format!(
-            "{}:{}:{}:{}:{}",
-            js_template(msg.get("address")),
-            js_template(msg.get("port")),
-            js_template(msg.get("addressType")),
-            js_template(msg.get("fd")),
-            js_template(msg.get("index")),
-        );
-        let ack = msg.get("seq").cloned().unwrap_or(Value::Null);
-        let is_udp =
-            matches!(msg.get("addressType"), Some(Value::String(t)) if t == "udp4" || t == "udp6");
+        let q = QueryServer::parse(msg);
+        let key = q.key.as_str();
         let mut me = this.borrow_mut();
-        let truthy = |v: &Value| {
-            !matches!(v, Value::Null | Value::Bool(false))
-                && v.as_f64() != Some(0.0)
-                && v.as_str() != Some("")
-        };
-        if let Some(d) = msg.get("data") {
-            if truthy(d) && !me.data.get(&key).is_some_and(truthy) {
-                me.data.insert(key.clone(), d.clone());
-            }
+        if let Some(d) = &q.data {
+            me.data.entry(q.key.clone()).or_insert_with(|| d.clone());
         }
-        let data = me.data.get(&key).cloned().unwrap_or(Value::Null);
+        let data = me.data.get(key).cloned().unwrap_or(Value::Null);
         let reply = |errno: Value| {
             Obj::cluster()
                 .with("errno", errno)
-                .with("key", key.as_str())
-                .with("ack", ack.clone())
+                .with("key", key)
+                .with("ack", q.ack.clone())
                 .with("data", data.clone())
         };
 
-        if me.policy == Policy::None || is_udp {
-            if !me.handles.contains_key(&key) {
-                match SharedHandle::create(msg, is_udp, link.cwd()) {
+        if me.policy == Policy::None || q.is_udp() {
+            if !me.handles.contains_key(key) {
+                match SharedHandle::create(&q, link.cwd()) {
                     Ok(h) => {
-                        me.handles.insert(key.clone(), Handle::Shared(h));
+                        me.handles.insert(q.key.clone(), Handle::Shared(h));
                     }
                     Err(errno) => {
-                        me.data.remove(&key);
+                        me.data.remove(key);
                         drop(me);
                         link.send_cluster(worker, reply(Value::from(-errno)), None, None);
                         return;
                     }
                 }
             }
-            let Some(Handle::Shared(h)) = me.handles.get_mut(&key) else {
+            let Some(Handle::Shared(h)) = me.handles.get_mut(key) else {
                 // The key is held by a round-robin handle (policy changed): should not happen.
                 return;
             };
@@ -148,20 +130,20 @@ impl Scheduler {
             return;
         }
 
-        if !me.handles.contains_key(&key) {
-            match RoundRobin::create(this, link, &key, msg) {
+        if !me.handles.contains_key(key) {
+            match RoundRobin::create(this, link, &q) {
                 Ok(h) => {
-                    me.handles.insert(key.clone(), Handle::Rr(h));
+                    me.handles.insert(q.key.clone(), Handle::Rr(h));
                 }
                 Err(errno) => {
-                    me.data.remove(&key);
+                    me.data.remove(key);
                     drop(me);
                     link.send_cluster(worker, reply(Value::from(-errno)), None, None);
                     return;
                 }
             }
         }
-        let Some(Handle::Rr(h)) = me.handles.get_mut(&key) else {
+        let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
             return;
         };
         h.add(worker);
@@ -171,7 +153,7 @@ impl Scheduler {
         }
         drop(me);
         link.send_cluster(worker, r, None, None);
-        Scheduler::handoff(this, link, &key, worker);
+        Scheduler::handoff(this, link, key, worker);
     }
 
     /// Offers the next queued connection of `key` to `worker`, or marks the worker free.
@@ -212,15 +194,29 @@ impl Scheduler {
         key: &str,
         conn: OwnedFd,
     ) {
-        let next = {
+        Scheduler::requeue(this, link, key, [Arc::new(conn)]);
+    }
+
+    /// Queues connections on the round-robin handle of `key` and hands them out to free
+    /// workers, oldest first, one each; the rest wait for a worker to be done. With the handle
+    /// gone, the connections close.
+    fn requeue(
+        this: &SchedulerRef,
+        link: &Rc<dyn Link>,
+        key: &str,
+        conns: impl IntoIterator<Item = Arc<OwnedFd>>,
+    ) {
+        let free = {
             let mut me = this.borrow_mut();
             let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
                 return;
             };
-            h.enqueue(Arc::new(conn));
-            h.pop_free()
+            for c in conns {
+                h.enqueue(c);
+            }
+            h.pop_free_for_queued()
         };
-        if let Some(w) = next {
+        for w in free {
             Scheduler::handoff(this, link, key, w);
         }
     }
@@ -238,22 +234,12 @@ impl Scheduler {
             return false;
         };
         let accepted = matches!(msg.get("accepted"), Some(v) if !matches!(v, Value::Null | Value::Bool(false)));
-        if !accepted {
-            let next = {
-                let mut me = this.borrow_mut();
-                match me.handles.get_mut(&key) {
-                    Some(Handle::Rr(h)) => {
-                        h.enqueue(conn);
-                        h.pop_free()
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(w) = next {
-                Scheduler::handoff(this, link, &key, w);
-            }
+        if accepted {
+            // Our copy of the connection closes as the last Arc goes away.
+            drop(conn);
+        } else {
+            Scheduler::requeue(this, link, &key, [conn]);
         }
-        // Accepted: our copy of the connection closes as the last Arc goes away.
         Scheduler::handoff(this, link, &key, worker);
         true
     }
@@ -290,22 +276,8 @@ impl Scheduler {
             me.data.remove(key);
             return;
         }
-        let mut free = Vec::new();
-        if let Some(Handle::Rr(h)) = me.handles.get_mut(key) {
-            for c in back {
-                h.enqueue(c);
-            }
-            while h.has_queued() {
-                match h.pop_free() {
-                    Some(w) => free.push(w),
-                    None => break,
-                }
-            }
-        }
         drop(me);
-        for w in free {
-            Scheduler::handoff(this, link, key, w);
-        }
+        Scheduler::requeue(this, link, key, back);
     }
 
     /// The worker left (disconnect or exit): remove it from every handle.
@@ -335,19 +307,7 @@ impl Scheduler {
         for k in stale {
             let f = this.borrow_mut().in_flight.remove(&k);
             if let Some(f) = f {
-                let next = {
-                    let mut me = this.borrow_mut();
-                    match me.handles.get_mut(&f.key) {
-                        Some(Handle::Rr(h)) => {
-                            h.enqueue(f.conn);
-                            h.pop_free()
-                        }
-                        _ => None,
-                    }
-                };
-                if let Some(w) = next {
-                    Scheduler::handoff(this, link, &f.key, w);
-                }
+                Scheduler::requeue(this, link, &f.key, [f.conn]);
             }
         }
     }

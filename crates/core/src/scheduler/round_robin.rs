@@ -9,12 +9,13 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use nix::sys::socket::SockType;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::io::unix::AsyncFd;
 use tokio::task::JoinHandle;
 
 use super::listen::{self, Errno};
-use super::{msg_int, Link, Scheduler};
+use super::query::QueryServer;
+use super::{Link, Scheduler};
 use crate::ipc::fdpass;
 
 pub struct RoundRobin {
@@ -36,24 +37,17 @@ impl RoundRobin {
     pub fn create(
         sched: &Rc<RefCell<Scheduler>>,
         link: &Rc<dyn Link>,
-        key: &str,
-        msg: &Map<String, Value>,
+        q: &QueryServer,
     ) -> Result<RoundRobin, Errno> {
-        let address = msg.get("address").and_then(Value::as_str);
-        let port = msg_int(msg, "port");
+        let address = q.address.as_deref();
         // listen({fd}): the primary's own descriptor, which only the primary's code may end.
-        let primary_fd = msg_int(msg, "fd").filter(|n| *n >= 0);
-        let flags = msg_int(msg, "flags").unwrap_or(0);
-        let backlog = match msg_int(msg, "backlog") {
-            Some(b) if b != 0 => b.clamp(1, i32::MAX as i64) as i32,
-            _ => 511,
-        };
+        let primary_fd = q.fd;
         let mut path = None;
         let fd = if let Some(n) = primary_fd {
             listen::adopt(n, SockType::Stream)?
-        } else if let Some(p) = port.filter(|p| *p >= 0) {
+        } else if let Some(p) = q.port.filter(|p| *p >= 0) {
             let p = u16::try_from(p).map_err(|_| libc::EINVAL)?;
-            listen::tcp_bind(address, p, flags & 1 != 0, false)?
+            listen::tcp_bind(address, p, q.flags & 1 != 0, false)?
         } else {
             let raw = address.ok_or(libc::EINVAL)?;
             let bind_path = listen::unix_bind_path(raw, link.cwd());
@@ -67,16 +61,11 @@ impl RoundRobin {
             }
             err
         };
-        if let Err(err) = listen::listen(&fd, backlog) {
+        if let Err(err) = listen::listen(&fd, q.backlog) {
             return Err(cleanup(err, &path));
         }
         if let Some(p) = &path {
-            let readable = msg
-                .get("readableAll")
-                .is_some_and(|v| v.as_bool() == Some(true));
-            let writable = msg
-                .get("writableAll")
-                .is_some_and(|v| v.as_bool() == Some(true));
+            let (readable, writable) = (q.readable_all, q.writable_all);
             if readable || writable {
                 if let Err(err) = listen::unix_chmod(p, readable, writable, link.exact_pipe_mode())
                 {
@@ -104,7 +93,7 @@ impl RoundRobin {
         let accept_task = tokio::task::spawn_local(accept_loop(
             Rc::downgrade(sched),
             link.clone(),
-            key.to_string(),
+            q.key.clone(),
             listener,
         ));
         Ok(RoundRobin {
@@ -132,10 +121,6 @@ impl RoundRobin {
         self.all.contains(&worker)
     }
 
-    pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
-    }
-
     /// The next connection for `worker`; with none queued the worker becomes free.
     pub fn take_for(&mut self, worker: u32) -> Option<Arc<OwnedFd>> {
         if !self.all.contains(&worker) {
@@ -160,8 +145,16 @@ impl RoundRobin {
         self.queue.push_front(conn);
     }
 
-    pub fn pop_free(&mut self) -> Option<u32> {
-        self.free.pop_front()
+    /// How many accepted connections wait for a worker.
+    #[cfg(test)]
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Takes free workers, oldest first, one for each queued connection.
+    pub fn pop_free_for_queued(&mut self) -> Vec<u32> {
+        let n = self.queue.len().min(self.free.len());
+        self.free.drain(..n).collect()
     }
 
     /// Removes a worker; returns true when it was the last one (queued connections are closed

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use nix::sys::socket::SockType;
-use serde_json::{Map, Value};
 
 use super::listen::{self, Errno};
-use super::msg_int;
+use super::query::{AddressType, QueryServer};
 
 pub struct SharedHandle {
     fd: Arc<OwnedFd>,
@@ -20,17 +19,11 @@ pub struct SharedHandle {
 }
 
 impl SharedHandle {
-    pub fn create(
-        msg: &Map<String, Value>,
-        udp: bool,
-        cwd: Option<PathBuf>,
-    ) -> Result<SharedHandle, Errno> {
-        let address = msg.get("address").and_then(Value::as_str);
-        let port = msg_int(msg, "port");
-        let flags = msg_int(msg, "flags").unwrap_or(0);
-        let fd_num = msg_int(msg, "fd").unwrap_or(-1);
-        let address_type = msg.get("addressType");
-        if fd_num >= 0 {
+    pub fn create(q: &QueryServer, cwd: Option<PathBuf>) -> Result<SharedHandle, Errno> {
+        let address = q.address.as_deref();
+        let (port, flags) = (q.port, q.flags);
+        let udp = q.is_udp();
+        if let Some(fd_num) = q.fd {
             let ty = if udp {
                 SockType::Datagram
             } else {
@@ -45,7 +38,7 @@ impl SharedHandle {
             });
         }
         if udp {
-            let udp6 = matches!(address_type, Some(Value::String(t)) if t == "udp6");
+            let udp6 = q.address_type == AddressType::Udp6;
             let port = u16::try_from(port.unwrap_or(0)).map_err(|_| libc::EINVAL)?;
             let fd = listen::udp_bind(address, port, udp6, flags)?;
             return Ok(SharedHandle {
@@ -55,7 +48,7 @@ impl SharedHandle {
                 path: None,
             });
         }
-        if port == Some(-1) && address_type.and_then(Value::as_i64) == Some(-1) {
+        if port == Some(-1) && q.address_type == AddressType::Pipe {
             let path = address.ok_or(libc::EINVAL)?;
             let bind_path = listen::unix_bind_path(path, cwd);
             let fd = listen::unix_bind(&bind_path)?;
@@ -67,10 +60,7 @@ impl SharedHandle {
             });
         }
         let port = u16::try_from(port.unwrap_or(0)).map_err(|_| libc::EINVAL)?;
-        let fd = match address {
-            None => listen::tcp_bind(None, port, flags & 1 != 0, true)?,
-            Some(a) => listen::tcp_bind(Some(a), port, flags & 1 != 0, true)?,
-        };
+        let fd = listen::tcp_bind(address, port, flags & 1 != 0, true)?;
         Ok(SharedHandle {
             fd: Arc::new(fd),
             workers: Vec::new(),
