@@ -11,12 +11,16 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+/// Most stdio entries a worker can have: the child moves its descriptors through an array of
+/// this size, since it may not allocate after the fork. `spawn` refuses more.
+pub(super) const MAX_STDIO: usize = 64;
+
 /// What a forked worker does before exec, all of it prepared before the fork.
 pub(super) struct ChildPlan<'a> {
     /// The program, its argv and its environment (built by `Program::new`).
     pub exec: Program<'a>,
     pub cwd: Option<&'a CStr>,
-    /// The descriptor to install at each target number (its index).
+    /// The descriptor to install at each target number (its index); at most `MAX_STDIO`.
     pub sources: &'a [RawFd],
     /// The write end of the close-on-exec error pipe.
     pub err_w: BorrowedFd<'a>,
@@ -115,7 +119,8 @@ unsafe fn child_exec(plan: &ChildPlan<'_>, parent_pid: libc::pid_t) -> ! {
     reset_signals(&[]);
 
     // Move every source above the targets first, then onto its target (dup2 clears CLOEXEC).
-    let mut high = [0 as RawFd; 64];
+    // `spawn` refuses more than MAX_STDIO sources, so none is left out here.
+    let mut high = [0 as RawFd; MAX_STDIO];
     let n = plan.sources.len().min(high.len());
     for (slot, src) in high.iter_mut().zip(plan.sources.iter()) {
         let fd = libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, count.max(3));

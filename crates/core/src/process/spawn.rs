@@ -15,7 +15,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{pipe2, Pid};
 
-use super::after_fork::{self, ChildPlan, Program};
+use super::after_fork::{self, ChildPlan, Program, MAX_STDIO};
 use super::child::pidfd_open;
 use crate::ipc::fdpass;
 
@@ -69,8 +69,12 @@ fn cstring(s: &str) -> Result<CString, SpawnError> {
     })
 }
 
-/// `death_signal`: the signal the child gets when the spawning thread dies (0: none).
+/// `death_signal`: the signal the child gets when the spawning thread dies (0: none). More than
+/// 64 stdio entries (`MAX_STDIO`) fail with `EINVAL`, before anything is created.
 pub fn spawn(req: &SpawnRequest, death_signal: i32) -> Result<Spawned, SpawnError> {
+    if req.stdio.len() > MAX_STDIO {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL).into());
+    }
     let file = cstring(&req.file)?;
     let args = req
         .args
@@ -148,4 +152,45 @@ pub fn spawn(req: &SpawnRequest, death_signal: i32) -> Result<Spawned, SpawnErro
         pidfd,
         parent_ends,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::wait::WaitStatus;
+
+    /// `sh -c script`, with `stdio` and no environment.
+    fn shell(script: &str, stdio: Vec<Stdio>) -> SpawnRequest {
+        SpawnRequest {
+            file: "/bin/sh".into(),
+            args: vec!["sh".into(), "-c".into(), script.into()],
+            stdio,
+            ..SpawnRequest::default()
+        }
+    }
+
+    #[test]
+    fn more_than_64_stdio_entries_are_refused_with_einval() {
+        let mut stdio = vec![Stdio::Ignore; MAX_STDIO];
+        stdio.push(Stdio::Ipc);
+        let err = spawn(&shell("exit 0", stdio), 0)
+            .err()
+            .expect("65 stdio entries must be refused");
+        assert_eq!(err.errno, libc::EINVAL);
+    }
+
+    #[test]
+    fn all_64_stdio_entries_reach_the_child() {
+        let mut stdio = vec![Stdio::Ignore; MAX_STDIO - 1];
+        stdio.push(Stdio::Pipe);
+        let spawned = spawn(&shell("test -S /proc/self/fd/63", stdio), 0).expect("spawn");
+        assert_eq!(spawned.parent_ends.len(), MAX_STDIO);
+        assert!(spawned.parent_ends[MAX_STDIO - 1].is_some());
+        let pid = Pid::from_raw(spawned.pid);
+        assert_eq!(
+            waitpid(pid, None).expect("wait"),
+            WaitStatus::Exited(pid, 0),
+            "the last entry is a socket at fd 63 in the child"
+        );
+    }
 }
