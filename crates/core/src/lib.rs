@@ -5,6 +5,7 @@
 //! to exec) and `process::child` (`pidfd_open`); everything else is checked by the crate-level
 //! lint below.
 #![deny(unsafe_code)]
+#![warn(unsafe_op_in_unsafe_fn)]
 
 // The modules are the crate's own: the host sees only what is re-exported below, so rustc
 // reports what nothing uses.

@@ -79,9 +79,14 @@ pub(super) fn fork_exec(plan: &ChildPlan<'_>) -> io::Result<libc::pid_t> {
 /// # Safety
 /// Async-signal-safe calls only; meant for the child between fork and exec (or `_exit`).
 unsafe fn reset_signals(ignored: &[libc::c_int]) {
-    let mut set: libc::sigset_t = std::mem::zeroed();
-    libc::sigemptyset(&mut set);
-    libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    // SAFETY: an all-zero sigset_t is a valid value, which sigemptyset then makes the empty set;
+    // both calls get pointers to that local set (or null for the old mask), and sigemptyset and
+    // sigprocmask are async-signal-safe, as the caller's context requires.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
     for sig in 1..32 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
@@ -91,7 +96,9 @@ unsafe fn reset_signals(ignored: &[libc::c_int]) {
         } else {
             libc::SIG_DFL
         };
-        libc::signal(sig, action);
+        // SAFETY: SIG_IGN and SIG_DFL install no handler, so no code of ours runs on a signal;
+        // signal is async-signal-safe.
+        unsafe { libc::signal(sig, action) };
     }
 }
 
@@ -103,72 +110,93 @@ unsafe fn reset_signals(ignored: &[libc::c_int]) {
 /// parent before the fork.
 unsafe fn child_exec(plan: &ChildPlan<'_>, parent_pid: libc::pid_t) -> ! {
     let fail = |err_w: RawFd| -> ! {
-        let errno = *libc::__errno_location();
-        let bytes = errno.to_ne_bytes();
-        libc::write(err_w, bytes.as_ptr().cast(), 4);
-        libc::_exit(127)
+        // SAFETY: __errno_location returns this thread's errno, valid to read; write gets a
+        // pointer to 4 bytes on the stack; write and _exit are async-signal-safe.
+        unsafe {
+            let errno = *libc::__errno_location();
+            let bytes = errno.to_ne_bytes();
+            libc::write(err_w, bytes.as_ptr().cast(), 4);
+            libc::_exit(127)
+        }
     };
     let count = plan.sources.len() as RawFd;
     // Keep the error pipe out of the way of the target numbers.
-    let err_w = libc::fcntl(plan.err_w.as_raw_fd(), libc::F_DUPFD_CLOEXEC, count.max(3));
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a descriptor the plan borrows open; no memory passed.
+    let err_w = unsafe { libc::fcntl(plan.err_w.as_raw_fd(), libc::F_DUPFD_CLOEXEC, count.max(3)) };
     if err_w < 0 {
-        libc::_exit(127);
+        // SAFETY: _exit is async-signal-safe and ends the child without running any Rust code.
+        unsafe { libc::_exit(127) };
     }
 
     // A clean signal state: default dispositions, nothing blocked (as libuv does for children).
-    reset_signals(&[]);
+    // SAFETY: we are the child between fork and exec, which is what reset_signals is for.
+    unsafe { reset_signals(&[]) };
 
     // Move every source above the targets first, then onto its target (dup2 clears CLOEXEC).
     // `spawn` refuses more than MAX_STDIO sources, so none is left out here.
     let mut high = [0 as RawFd; MAX_STDIO];
     let n = plan.sources.len().min(high.len());
     for (slot, src) in high.iter_mut().zip(plan.sources.iter()) {
-        let fd = libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, count.max(3));
+        // SAFETY: fcntl takes descriptor numbers only (a bad one gives EBADF); async-signal-safe.
+        let fd = unsafe { libc::fcntl(*src, libc::F_DUPFD_CLOEXEC, count.max(3)) };
         if fd < 0 {
             fail(err_w);
         }
         *slot = fd;
     }
     for (i, fd) in high.iter().enumerate().take(n) {
-        if libc::dup2(*fd, i as RawFd) < 0 {
+        // SAFETY: dup2 takes descriptor numbers only; async-signal-safe. The targets below
+        // `count` are ours to replace: every source was moved above them first.
+        if unsafe { libc::dup2(*fd, i as RawFd) } < 0 {
             fail(err_w);
         }
     }
 
     if let Some(cwd) = plan.cwd {
-        if libc::chdir(cwd.as_ptr()) < 0 {
+        // SAFETY: `cwd` is a NUL-terminated string the plan borrows; chdir is async-signal-safe.
+        if unsafe { libc::chdir(cwd.as_ptr()) } < 0 {
             fail(err_w);
         }
     }
     if plan.uid.is_some() || plan.gid.is_some() {
         // Drop supplementary groups when changing identity; failure is not fatal (as libuv).
-        libc::setgroups(0, std::ptr::null());
+        // SAFETY: a count of 0 with a null list, which setgroups does not read.
+        unsafe { libc::setgroups(0, std::ptr::null()) };
     }
     if let Some(gid) = plan.gid {
-        if libc::setgid(gid) < 0 {
+        // SAFETY: setgid takes a plain id and is async-signal-safe (one thread after fork).
+        if unsafe { libc::setgid(gid) } < 0 {
             fail(err_w);
         }
     }
     if let Some(uid) = plan.uid {
-        if libc::setuid(uid) < 0 {
+        // SAFETY: setuid takes a plain id and is async-signal-safe (one thread after fork).
+        if unsafe { libc::setuid(uid) } < 0 {
             fail(err_w);
         }
     }
     // After credential changes, which clear it.
     if plan.death_signal > 0 {
-        libc::prctl(
-            libc::PR_SET_PDEATHSIG,
-            plan.death_signal as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-        if libc::getppid() != parent_pid {
-            libc::_exit(127);
+        // SAFETY: PR_SET_PDEATHSIG takes a signal number and unused zeros; getppid has no
+        // preconditions; _exit is async-signal-safe.
+        unsafe {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                plan.death_signal as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            if libc::getppid() != parent_pid {
+                libc::_exit(127);
+            }
         }
     }
     let exec = &plan.exec;
-    libc::execve(exec.file.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr());
+    // SAFETY: `file` is NUL-terminated and argv and envp are NULL-terminated arrays of pointers
+    // into C strings that `Program` borrows, all prepared before the fork; execve returns only
+    // on failure.
+    unsafe { libc::execve(exec.file.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr()) };
     fail(err_w)
 }
 
@@ -226,41 +254,53 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
     // Hold nothing of the primary's: stdio to /dev/null (a pipe read to its end by whoever
     // started the primary must not stay open because of us), the control socket on fd 3,
     // every other descriptor closed.
-    let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-    if null >= 0 {
-        for fd in 0..3 {
-            libc::dup2(null, fd);
+    // SAFETY: open gets a NUL-terminated literal and getrlimit a local rlimit to fill; dup2,
+    // close_range, close and _exit take numbers only. All are async-signal-safe. This function
+    // never returns, so no Rust object of the parent's that owns a descriptor closed here (such
+    // as `fork_warden`'s `ctl`) is used or dropped in the child.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
         }
-    }
-    if ctl != 3 && libc::dup2(ctl, 3) < 0 {
-        libc::_exit(1);
+        if ctl != 3 && libc::dup2(ctl, 3) < 0 {
+            libc::_exit(1);
+        }
+        if libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) < 0 {
+            let mut lim = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            for fd in 4..(lim.rlim_cur.min(1 << 20) as RawFd) {
+                libc::close(fd);
+            }
+        }
     }
     let ctl: RawFd = 3;
-    if libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) < 0 {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        for fd in 4..(lim.rlim_cur.min(1 << 20) as RawFd) {
-            libc::close(fd);
-        }
-    }
     // Default signal dispositions, nothing blocked; the primary's terminal signals are not ours.
-    reset_signals(&[
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGPIPE,
-    ]);
-    libc::prctl(
-        libc::PR_SET_NAME,
-        c"rc-warden".as_ptr() as libc::c_ulong,
-        0,
-        0,
-        0,
-    );
+    // SAFETY: we are a child between fork and exit, which is what reset_signals is for.
+    unsafe {
+        reset_signals(&[
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGPIPE,
+        ])
+    };
+    // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes, a static literal.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_NAME,
+            c"rc-warden".as_ptr() as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
 
     slots[0] = libc::pollfd {
         fd: ctl,
@@ -281,9 +321,11 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
                 left.min(i32::MAX as i64) as libc::c_int
             }
         };
-        let r = libc::poll(slots.as_mut_ptr(), n as libc::nfds_t, timeout);
+        // SAFETY: poll reads and writes the first `n` entries of `slots`, which has `cap >= n`.
+        let r = unsafe { libc::poll(slots.as_mut_ptr(), n as libc::nfds_t, timeout) };
         if r < 0 {
-            if *libc::__errno_location() == libc::EINTR {
+            // SAFETY: __errno_location returns this thread's errno, valid to read.
+            if unsafe { *libc::__errno_location() } == libc::EINTR {
                 continue;
             }
             break;
@@ -292,7 +334,8 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
         let mut i = 1;
         while i < n {
             if slots[i].revents != 0 {
-                libc::close(slots[i].fd);
+                // SAFETY: the slot's pidfd came from the control socket and is ours to close.
+                unsafe { libc::close(slots[i].fd) };
                 slots[i] = slots[n - 1];
                 n -= 1;
             } else {
@@ -308,14 +351,19 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
                 };
                 // Room for one SCM_RIGHTS message with a few descriptors, suitably aligned.
                 let mut control = [0u64; 16];
-                let mut msg: libc::msghdr = std::mem::zeroed();
+                // SAFETY: an all-zero msghdr is a valid empty header (null pointers, zero
+                // lengths), filled in below.
+                let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
                 msg.msg_iov = &mut iov;
                 msg.msg_iovlen = 1;
                 msg.msg_control = control.as_mut_ptr().cast();
                 msg.msg_controllen = std::mem::size_of_val(&control) as _;
-                let got = libc::recvmsg(ctl, &mut msg, libc::MSG_DONTWAIT);
+                // SAFETY: `msg` points at `iov` (one byte in `byte`) and at `control`, all live
+                // on this stack frame for the call; recvmsg is async-signal-safe.
+                let got = unsafe { libc::recvmsg(ctl, &mut msg, libc::MSG_DONTWAIT) };
                 if got < 0 {
-                    let e = *libc::__errno_location();
+                    // SAFETY: this thread's errno, valid to read.
+                    let e = unsafe { *libc::__errno_location() };
                     if e == libc::EINTR {
                         continue;
                     }
@@ -329,42 +377,54 @@ unsafe fn warden_main(ctl: RawFd, slots: &mut [libc::pollfd], grace_ms: i32) -> 
                     slots[0].fd = -1;
                     break;
                 }
-                let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-                while !cmsg.is_null() {
-                    if (*cmsg).cmsg_level == libc::SOL_SOCKET
-                        && (*cmsg).cmsg_type == libc::SCM_RIGHTS
-                    {
-                        let data = libc::CMSG_DATA(cmsg) as *const RawFd;
-                        let header = libc::CMSG_LEN(0) as usize;
-                        let count =
-                            ((*cmsg).cmsg_len as usize).saturating_sub(header) / size_of::<RawFd>();
-                        for k in 0..count {
-                            let fd = std::ptr::read_unaligned(data.add(k));
-                            if n < cap {
-                                slots[n] = libc::pollfd {
-                                    fd,
-                                    events: libc::POLLIN,
-                                    revents: 0,
-                                };
-                                n += 1;
-                            } else {
-                                libc::close(fd);
+                // SAFETY: recvmsg filled `msg` and set msg_controllen to what it wrote into
+                // `control`; CMSG_FIRSTHDR/CMSG_NXTHDR return null or a header inside that
+                // buffer, so each dereference reads a header the kernel wrote. CMSG_DATA points
+                // at that header's payload of `count` descriptors (cmsg_len bounds it), read
+                // unaligned as the payload need not be aligned for RawFd.
+                unsafe {
+                    let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+                    while !cmsg.is_null() {
+                        if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                            && (*cmsg).cmsg_type == libc::SCM_RIGHTS
+                        {
+                            let data = libc::CMSG_DATA(cmsg) as *const RawFd;
+                            let header = libc::CMSG_LEN(0) as usize;
+                            let count = ((*cmsg).cmsg_len as usize).saturating_sub(header)
+                                / size_of::<RawFd>();
+                            for k in 0..count {
+                                let fd = std::ptr::read_unaligned(data.add(k));
+                                if n < cap {
+                                    slots[n] = libc::pollfd {
+                                        fd,
+                                        events: libc::POLLIN,
+                                        revents: 0,
+                                    };
+                                    n += 1;
+                                } else {
+                                    libc::close(fd);
+                                }
                             }
                         }
+                        cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
                     }
-                    cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
                 }
             }
         }
     }
     for slot in slots.iter().take(n).skip(1) {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            slot.fd,
-            libc::SIGKILL,
-            0usize,
-            0u32,
-        );
+        // SAFETY: pidfd_send_signal takes a pidfd we hold, a signal number and a null siginfo;
+        // no memory is passed.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                slot.fd,
+                libc::SIGKILL,
+                0usize,
+                0u32,
+            )
+        };
     }
-    libc::_exit(0)
+    // SAFETY: _exit is async-signal-safe and ends the warden without running any Rust code.
+    unsafe { libc::_exit(0) }
 }
