@@ -1,9 +1,11 @@
 //! The rust-cluster engine: everything a Node.js cluster primary owns (spawning workers, the IPC
 //! channel and its protocol, worker state, and server sharing), with no dependency on N-API.
 //!
-//! `unsafe` code lives only in `ipc::fdpass` and `process::spawn`; everything else is checked by
-//! the crate-level lint below.
+//! `unsafe` code lives only in `ipc::fdpass`, `process::after_fork` (fork and the child's side up
+//! to exec) and `process::child` (`pidfd_open`); everything else is checked by the crate-level
+//! lint below.
 #![deny(unsafe_code)]
+#![warn(unsafe_op_in_unsafe_fn)]
 
 // The modules are the crate's own: the host sees only what is re-exported below, so rustc
 // reports what nothing uses.

@@ -1,12 +1,33 @@
-//! Exit watching through a pidfd: readable once the process has exited, then reaped with
+//! A child's pidfd: opened with `pidfd_open` (which neither std nor nix wraps, hence the one
+//! unsafe call here), readable once the process has exited, then reaped with
 //! `waitid(P_PIDFD)`. Never touches SIGCHLD or other processes' children.
+#![allow(unsafe_code)]
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use tokio::io::unix::AsyncFd;
 
 use super::signal;
+
+/// Opens a pidfd for `pid` (Linux 5.3+).
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1; no memory is
+    // passed to the kernel.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(own(ret as RawFd))
+}
+
+/// Takes ownership of a descriptor the kernel has just returned to this process.
+fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: `fd` is a descriptor the kernel just created for this process (pidfd_open) and
+    // that nothing else owns; wrapping it transfers ownership so it is closed exactly once.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExitStatus {

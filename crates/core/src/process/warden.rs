@@ -7,12 +7,13 @@
 //! spawn and hands it a pidfd for every worker. When the primary is gone (the warden's end of
 //! a socketpair reaches end-of-file: process.exit, a signal or a crash alike), the warden waits
 //! up to a grace period for the workers to exit the way Node's do and then kills the ones left.
-//! The fork and the warden's loop are in `spawn.rs`, with the rest of the unsafe code.
+//! The fork and the warden's loop are in `after_fork.rs`, with the rest of the code that runs
+//! between fork and exec.
 
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use super::spawn;
+use super::after_fork;
 use crate::ipc::fdpass;
 
 /// How long workers get to exit on their own once the primary is gone.
@@ -32,7 +33,7 @@ impl Warden {
 
     fn start_with(grace_ms: i32) -> io::Result<Warden> {
         let (mine, theirs) = fdpass::stream_pair()?;
-        let pid = spawn::fork_warden(theirs, grace_ms)?;
+        let pid = after_fork::fork_warden(theirs, grace_ms)?;
         Ok(Warden { ctl: mine, pid })
     }
 
@@ -45,6 +46,7 @@ impl Warden {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::child::pidfd_open;
     use nix::sys::wait::{waitpid, WaitStatus};
     use nix::unistd::Pid;
     use std::os::unix::process::ExitStatusExt;
@@ -57,7 +59,7 @@ mod tests {
         let mut quick = Command::new("sleep").arg("0.1").spawn().expect("sleep");
         let mut stuck = Command::new("sleep").arg("30").spawn().expect("sleep");
         for child in [&quick, &stuck] {
-            let pidfd = spawn::pidfd_open(child.id() as i32).expect("pidfd");
+            let pidfd = pidfd_open(child.id() as i32).expect("pidfd");
             warden.watch(pidfd.as_fd()).expect("watch");
         }
         let warden_pid = Pid::from_raw(warden.pid);
@@ -91,7 +93,7 @@ mod tests {
     fn with_every_worker_gone_the_warden_leaves_at_once() {
         let warden = Warden::start_with(10_000).expect("warden");
         let mut child = Command::new("true").spawn().expect("true");
-        let pidfd = spawn::pidfd_open(child.id() as i32).expect("pidfd");
+        let pidfd = pidfd_open(child.id() as i32).expect("pidfd");
         warden.watch(pidfd.as_fd()).expect("watch");
         child.wait().expect("wait");
         let warden_pid = Pid::from_raw(warden.pid);
