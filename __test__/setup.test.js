@@ -32,7 +32,7 @@ describe('fork and settings', { concurrency: 4 }, () => {
     });
   }
 
-  for (const mode of ['default', 'silent', 'extra_pipe_fd4', 'ipc_fd4', 'short', 'negative_fd']) {
+  for (const mode of ['default', 'silent', 'extra_pipe_fd4', 'ipc_fd4', 'short', 'negative_fd', 'many']) {
     it(`stdio: ${mode} (stdio.js)`, async (t) => {
       const oracle = await agree(t, 'stdio.js', { args: [mode] });
       const [done] = events(oracle, 'P', 'done');
@@ -43,6 +43,7 @@ describe('fork and settings', { concurrency: 4 }, () => {
         ipc_fd4: { fd3: true },
         short: { stdout: true, stderr: true },
         negative_fd: { stdout: true, stderr: true },
+        many: { fd70: true },
       }[mode];
       assert.deepStrictEqual(Object.fromEntries(Object.keys(done.texts).map((k) => [k, true])), expected);
     });

@@ -4,7 +4,8 @@
 // pipe next to the IPC channel (ipc at fd 3 or at fd 4).
 // Cases (argv[2]): default, silent, extra_pipe_fd4, ipc_fd4; short (['ipc']: padded to three
 // entries with pipes, in the settings' own array) and negative_fd (a negative descriptor is a
-// pipe), both read like silent.
+// pipe), both read like silent; many (71 entries: the channel at fd 69 and a pipe at fd 70,
+// past any fixed table).
 const fs = require('node:fs');
 const { once } = require('node:events');
 const { Readable, Writable } = require('node:stream');
@@ -18,9 +19,10 @@ const STDIO = {
   ipc_fd4: ['pipe', 'inherit', 'inherit', 'pipe', 'ipc'],
   short: ['ipc'],
   negative_fd: ['pipe', -1, -2, 'ipc'],
+  many: ['inherit', 'inherit', 'inherit', ...Array(66).fill('ignore'), 'ipc', 'pipe'],
 };
 const PIPED_OUTPUT = new Set(['silent', 'short', 'negative_fd']);
-const EXTRA_FD = { extra_pipe_fd4: 4, ipc_fd4: 3 };
+const EXTRA_FD = { extra_pipe_fd4: 4, ipc_fd4: 3, many: 70 };
 
 function collect(stream) {
   let text = '';

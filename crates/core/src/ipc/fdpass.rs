@@ -17,9 +17,11 @@ use tokio::io::Interest;
 /// Most fds one read can carry (Node reserves control space for 64).
 const MAX_FDS_PER_READ: usize = 64;
 
-fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: `fd` was just returned by the kernel (recvmsg SCM_RIGHTS or accept4) as a new
-    // descriptor of this process that nothing else owns yet; wrapping it transfers that ownership.
+/// Takes ownership of a descriptor the kernel has just returned to this process (recvmsg
+/// SCM_RIGHTS, accept4, pidfd_open, ...): the one place raw descriptors become `OwnedFd`s.
+pub(crate) fn own(fd: RawFd) -> OwnedFd {
+    // SAFETY: every caller passes a descriptor the kernel just created for this process and that
+    // nothing else owns yet; wrapping it transfers that ownership, so it is closed exactly once.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 

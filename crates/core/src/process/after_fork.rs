@@ -11,17 +11,16 @@ use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-/// Most stdio entries a worker can have: the child moves its descriptors through an array of
-/// this size, since it may not allocate after the fork. `spawn` refuses more.
-pub(super) const MAX_STDIO: usize = 64;
-
 /// What a forked worker does before exec, all of it prepared before the fork.
 pub(super) struct ChildPlan<'a> {
     /// The program, its argv and its environment (built by `Program::new`).
     pub exec: Program<'a>,
     pub cwd: Option<&'a CStr>,
-    /// The descriptor to install at each target number (its index); at most `MAX_STDIO`.
+    /// The descriptor to install at each target number (its index).
     pub sources: &'a [RawFd],
+    /// Room for the child to move `sources` through: as long as `sources`, allocated before
+    /// the fork since the child may not allocate.
+    pub scratch: &'a mut [RawFd],
     /// The write end of the close-on-exec error pipe.
     pub err_w: BorrowedFd<'a>,
     pub uid: Option<u32>,
@@ -56,7 +55,7 @@ impl<'a> Program<'a> {
 
 /// Forks a worker that carries out `plan` and execs; returns its pid to the parent. A failure
 /// in the child is reported as an errno on `plan.err_w`.
-pub(super) fn fork_exec(plan: &ChildPlan<'_>) -> io::Result<libc::pid_t> {
+pub(super) fn fork_exec(plan: &mut ChildPlan<'_>) -> io::Result<libc::pid_t> {
     // SAFETY: getpid has no preconditions.
     let parent_pid = unsafe { libc::getpid() };
     // SAFETY: fork has no memory preconditions. The child runs only `child_exec`, which uses
@@ -108,7 +107,7 @@ unsafe fn reset_signals(ignored: &[libc::c_int]) {
 /// # Safety
 /// Must only be called in the child right after `fork`; `plan` must have been prepared by the
 /// parent before the fork.
-unsafe fn child_exec(plan: &ChildPlan<'_>, parent_pid: libc::pid_t) -> ! {
+unsafe fn child_exec(plan: &mut ChildPlan<'_>, parent_pid: libc::pid_t) -> ! {
     let fail = |err_w: RawFd| -> ! {
         // SAFETY: __errno_location returns this thread's errno, valid to read; write gets a
         // pointer to 4 bytes on the stack; write and _exit are async-signal-safe.
@@ -133,8 +132,7 @@ unsafe fn child_exec(plan: &ChildPlan<'_>, parent_pid: libc::pid_t) -> ! {
     unsafe { reset_signals(&[]) };
 
     // Move every source above the targets first, then onto its target (dup2 clears CLOEXEC).
-    // `spawn` refuses more than MAX_STDIO sources, so none is left out here.
-    let mut high = [0 as RawFd; MAX_STDIO];
+    let high = &mut *plan.scratch;
     let n = plan.sources.len().min(high.len());
     for (slot, src) in high.iter_mut().zip(plan.sources.iter()) {
         // SAFETY: fcntl takes descriptor numbers only (a bad one gives EBADF); async-signal-safe.

@@ -4,12 +4,13 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use tokio::io::unix::AsyncFd;
 
 use super::signal;
+use crate::ipc::fdpass::own;
 
 /// Opens a pidfd for `pid` (Linux 5.3+).
 pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
@@ -20,13 +21,6 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     Ok(own(ret as RawFd))
-}
-
-/// Takes ownership of a descriptor the kernel has just returned to this process.
-fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: `fd` is a descriptor the kernel just created for this process (pidfd_open) and
-    // that nothing else owns; wrapping it transfers ownership so it is closed exactly once.
-    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
