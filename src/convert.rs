@@ -5,7 +5,9 @@ use napi::{Env, JsObject, JsUnknown};
 use napi_derive::napi;
 use std::os::fd::IntoRawFd;
 
-use rust_cluster_core::{ChannelOptions, Event, Mode, Payload, SendFailure, SpawnRequest, Stdio};
+use rust_cluster_core::{
+    ChannelOptions, Event, Mode, Payload, SendFailure, SpawnRequest, Stdio, WorkerStats,
+};
 
 /// What `Engine.spawn` takes; lib/process.js builds it the way child_process.fork would.
 #[napi(object)]
@@ -31,6 +33,30 @@ pub struct SpawnInfo {
     pub errno: Option<i32>,
     /// The primary's ends of the stdio pipes by index (null elsewhere); JS owns them.
     pub stdio: Vec<Option<i32>>,
+}
+
+/// `worker.stats()`'s figures: times in microseconds and milliseconds, sizes in bytes.
+#[napi(object)]
+pub struct StatsInfo {
+    pub pid: i32,
+    pub uptime: f64,
+    pub user: f64,
+    pub system: f64,
+    pub rss: f64,
+    pub connections: f64,
+}
+
+impl From<WorkerStats> for StatsInfo {
+    fn from(s: WorkerStats) -> StatsInfo {
+        StatsInfo {
+            pid: s.pid,
+            uptime: s.uptime_ms,
+            user: s.user_us as f64,
+            system: s.system_us as f64,
+            rss: s.rss_bytes as f64,
+            connections: s.connections as f64,
+        }
+    }
 }
 
 pub fn spawn_request(o: SpawnOptions) -> Result<(SpawnRequest, ChannelOptions)> {
@@ -236,6 +262,10 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
             if let Some(f) = error {
                 failure_value(env, &mut o, f)?;
             }
+        }
+        Event::MemoryLimit { id, rss } => {
+            set_id(&mut o, "memoryLimit", id)?;
+            o.set_named_property("rss", env.create_double(rss as f64)?)?;
         }
     }
     Ok(o)

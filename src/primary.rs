@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use rust_cluster_core::{Cluster, EngineError, Policy, SendFailure, SendStatus};
 
-use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions};
+use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions, StatsInfo};
 use crate::error::to_napi;
 use std::sync::{Arc, OnceLock};
 
@@ -157,6 +157,24 @@ impl Engine {
     #[napi(catch_unwind)]
     pub fn disconnect(&self, id: u32) -> bool {
         self.cluster.disconnect_worker(id)
+    }
+
+    /// Takes worker `id` out of round-robin rotation (reload, shutdown).
+    #[napi(catch_unwind)]
+    pub fn drain(&self, id: u32) {
+        self.cluster.drain(id)
+    }
+
+    /// `worker.stats()`: null once the process has exited.
+    #[napi(catch_unwind)]
+    pub fn stats(&self, id: u32) -> Option<StatsInfo> {
+        self.cluster.stats(id).map(StatsInfo::from)
+    }
+
+    /// The resident memory limit in bytes for the `memoryLimit` event; 0 turns it off.
+    #[napi(catch_unwind)]
+    pub fn set_memory_limit(&self, bytes: f64) {
+        self.cluster.set_memory_limit(bytes.max(0.0) as u64)
     }
 
     /// `worker.process.disconnect()`: closes the channel.

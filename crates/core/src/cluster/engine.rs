@@ -43,6 +43,11 @@ pub(super) enum Command {
         id: u32,
     },
     SetPolicy(Policy),
+    /// Stop handing worker `id` new connections (`Cluster::drain`); `done` once applied.
+    Drain {
+        id: u32,
+        done: std::sync::mpsc::Sender<()>,
+    },
 }
 
 /// How a worker's channel is read.
@@ -51,6 +56,15 @@ pub struct ChannelOptions {
     pub mode: Mode,
     /// Largest frame accepted from the worker before it is disconnected as hostile.
     pub max_frame: usize,
+}
+
+/// A live worker process, from its spawn to its exit: what `Cluster::stats` reports beside the
+/// figures of /proc.
+pub(crate) struct ProcEntry {
+    pub pid: i32,
+    pub started: std::time::Instant,
+    /// Connections handed to it by round-robin so far.
+    pub handed: u64,
 }
 
 pub(crate) struct ChannelEntry {
@@ -82,6 +96,11 @@ pub(crate) struct Shared {
     pub(super) batching: AtomicBool,
     /// Workers whose channel holds corked frames.
     pub(super) corked: Mutex<Vec<u32>>,
+    /// Live worker processes by id.
+    pub(crate) procs: Mutex<HashMap<u32, ProcEntry>>,
+    /// The resident memory limit in bytes (0: none), and the wake-up of its watch when set.
+    pub(super) memory_limit: AtomicU64,
+    pub(super) memory_wake: tokio::sync::Notify,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -219,6 +238,11 @@ impl Link for CoreLink {
     }
     fn cwd(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
+    }
+    fn handed_off(&self, worker: u32) {
+        if let Some(p) = lock(&self.shared.procs).get_mut(&worker) {
+            p.handed += 1;
+        }
     }
     fn exact_pipe_mode(&self) -> bool {
         self.shared.exact_pipe_mode.load(Ordering::Acquire)

@@ -155,6 +155,9 @@ pub enum Event {
         token: u64,
         error: Option<SendFailure>,
     },
+    /// The worker's resident memory was above the limit (`Cluster::set_memory_limit`) on two
+    /// reads in a row, a second apart; reported once per worker.
+    MemoryLimit { id: u32, rss: u64 },
 }
 
 impl Event {
@@ -171,7 +174,8 @@ impl Event {
             | Event::Malformed { id, .. }
             | Event::Internal { id, .. }
             | Event::HandleAnswered { id, .. }
-            | Event::SendDone { id, .. } => *id,
+            | Event::SendDone { id, .. }
+            | Event::MemoryLimit { id, .. } => *id,
         }
     }
 }

@@ -8,6 +8,7 @@
 mod dispatch;
 pub(crate) mod engine;
 pub mod event;
+mod memory;
 pub mod primary;
 mod reader;
 mod thread;

@@ -22,7 +22,21 @@ use crate::ipc::channel::{Origin, SendFailure, SendStatus};
 use crate::ipc::fdpass;
 use crate::ipc::message::Obj;
 use crate::process::spawn::SpawnRequest;
+use crate::process::stats;
 use crate::scheduler::Policy;
+
+/// What `Cluster::stats` reports of one worker.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorkerStats {
+    pub pid: i32,
+    /// Since the spawn.
+    pub uptime_ms: f64,
+    pub user_us: u64,
+    pub system_us: u64,
+    pub rss_bytes: u64,
+    /// Connections handed to it by round-robin.
+    pub connections: u64,
+}
 
 /// Handle to the engine. Cheap to clone; the engine thread lives while any clone does.
 #[derive(Clone)]
@@ -46,6 +60,9 @@ impl Cluster {
             watched: Mutex::new(HashSet::new()),
             batching: AtomicBool::new(false),
             corked: Mutex::new(Vec::new()),
+            procs: Mutex::new(HashMap::new()),
+            memory_limit: AtomicU64::new(0),
+            memory_wake: tokio::sync::Notify::new(),
         });
         let for_thread = shared.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -193,6 +210,44 @@ impl Cluster {
             .is_some();
         let _ = self.shared.cmd.send(Command::Detach { id });
         sent
+    }
+
+    /// Takes worker `id` out of rotation: no round-robin handle hands it a new connection once
+    /// this returns (the first step of a reload or shutdown; Node has no equivalent).
+    pub fn drain(&self, id: u32) {
+        let (done, applied) = std::sync::mpsc::channel();
+        if self.shared.cmd.send(Command::Drain { id, done }).is_ok() {
+            let _ = applied.recv();
+        }
+    }
+
+    /// Worker `id`'s figures while its process lives: /proc's, read now, and the engine's own.
+    pub fn stats(&self, id: u32) -> Option<WorkerStats> {
+        let (pid, started, handed) = {
+            let procs = lock(&self.shared.procs);
+            let p = procs.get(&id)?;
+            (p.pid, p.started, p.handed)
+        };
+        let s = stats::read(pid).unwrap_or(stats::ProcStats {
+            user_us: 0,
+            system_us: 0,
+            rss_bytes: 0,
+        });
+        Some(WorkerStats {
+            pid,
+            uptime_ms: started.elapsed().as_secs_f64() * 1000.0,
+            user_us: s.user_us,
+            system_us: s.system_us,
+            rss_bytes: s.rss_bytes,
+            connections: handed,
+        })
+    }
+
+    /// Reports a worker whose resident memory stays above `bytes` (`Event::MemoryLimit`);
+    /// 0 turns the watch off.
+    pub fn set_memory_limit(&self, bytes: u64) {
+        self.shared.memory_limit.store(bytes, Ordering::Release);
+        self.shared.memory_wake.notify_one();
     }
 
     /// `worker.process.disconnect()`: closes the channel from the primary's side.

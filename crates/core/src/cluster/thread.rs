@@ -9,9 +9,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::engine::{
-    lock, ChannelEntry, ChannelOptions, Command, Core, CoreLink, Shared, SpawnResult, WardenState,
+    lock, ChannelEntry, ChannelOptions, Command, Core, CoreLink, ProcEntry, Shared, SpawnResult,
+    WardenState,
 };
-use super::worker;
+use super::{memory, worker};
 use crate::error::EngineError;
 use crate::ipc::channel::Channel;
 use crate::process::spawn::{self, SpawnRequest, Stdio};
@@ -29,6 +30,7 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
         warden: RefCell::new(WardenState::NotStarted),
     });
     let link = core.link.clone();
+    tokio::task::spawn_local(memory::watch(shared.clone()));
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Command::Spawn {
@@ -44,6 +46,10 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
                 Scheduler::remove_worker(&core.sched, &link, id);
             }
             Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
+            Command::Drain { id, done } => {
+                Scheduler::drain(&core.sched, id);
+                let _ = done.send(());
+            }
         }
     }
 }
@@ -102,6 +108,14 @@ fn spawn_worker(
         ChannelEntry {
             channel: channel.clone(),
             mode,
+        },
+    );
+    lock(&core.shared.procs).insert(
+        id,
+        ProcEntry {
+            pid: spawned.pid,
+            started: std::time::Instant::now(),
+            handed: 0,
         },
     );
     tokio::task::spawn_local(worker::run(core.clone(), id, channel, options, pidfd));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
 
-use super::engine::{ChannelOptions, Core};
+use super::engine::{lock, ChannelOptions, Core};
 use super::event::Event;
 use super::reader::{ReadOutcome, Reader};
 use crate::ipc::channel::Channel;
@@ -154,6 +154,7 @@ impl WorkerTask {
 }
 
 fn push_exit(core: &Rc<Core>, id: u32, status: ExitStatus) {
+    lock(&core.shared.procs).remove(&id);
     core.shared.push(Event::Exit {
         id,
         code: status.code,

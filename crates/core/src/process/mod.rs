@@ -5,4 +5,5 @@ mod after_fork;
 pub mod child;
 pub mod signal;
 pub mod spawn;
+pub mod stats;
 pub mod warden;

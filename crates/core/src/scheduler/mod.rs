@@ -9,7 +9,7 @@ pub mod shared;
 mod tests;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -45,6 +45,8 @@ pub trait Link {
     fn cwd(&self) -> Option<std::path::PathBuf>;
     /// Whether `readableAll`/`writableAll` set a unix socket's mode exactly (newer libuv).
     fn exact_pipe_mode(&self) -> bool;
+    /// A connection was handed to `worker` (counted for its stats).
+    fn handed_off(&self, _worker: u32) {}
 }
 
 pub(crate) enum Handle {
@@ -64,6 +66,8 @@ pub struct Scheduler {
     /// The first truthy `data` seen per key, echoed in every reply (TLS ticket keys).
     data: HashMap<String, Value>,
     in_flight: HashMap<(u32, u64), InFlight>,
+    /// Workers taken out of rotation (`drain`): they get no new connection on any handle.
+    draining: HashSet<u32>,
 }
 
 pub type SchedulerRef = Rc<RefCell<Scheduler>>;
@@ -75,6 +79,7 @@ impl Scheduler {
             handles: HashMap::new(),
             data: HashMap::new(),
             in_flight: HashMap::new(),
+            draining: HashSet::new(),
         }))
     }
 
@@ -160,6 +165,9 @@ impl Scheduler {
     pub(crate) fn handoff(this: &SchedulerRef, link: &Rc<dyn Link>, key: &str, worker: u32) {
         let conn = {
             let mut me = this.borrow_mut();
+            if me.draining.contains(&worker) {
+                return;
+            }
             let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
                 return;
             };
@@ -170,6 +178,7 @@ impl Scheduler {
         };
         let msg = Obj::cluster().with("act", "newconn").with("key", key);
         if let Some(seq) = link.send_cluster(worker, msg, Some("net.Native"), Some(conn.clone())) {
+            link.handed_off(worker);
             this.borrow_mut().in_flight.insert(
                 (worker, seq),
                 InFlight {
@@ -280,6 +289,19 @@ impl Scheduler {
         Scheduler::requeue(this, link, key, back);
     }
 
+    /// Takes `worker` out of rotation on every round-robin handle: it gets no new connection
+    /// (what it was handed stays with it), and connections wait for the other workers. It stays
+    /// on the handles, so they keep listening while a replacement joins.
+    pub fn drain(this: &SchedulerRef, worker: u32) {
+        let mut me = this.borrow_mut();
+        me.draining.insert(worker);
+        for h in me.handles.values_mut() {
+            if let Handle::Rr(r) = h {
+                r.unfree(worker);
+            }
+        }
+    }
+
     /// The worker left (disconnect or exit): remove it from every handle.
     pub fn remove_worker(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32) {
         let keys: Vec<String> = {
@@ -310,5 +332,6 @@ impl Scheduler {
                 Scheduler::requeue(this, link, &f.key, [f.conn]);
             }
         }
+        this.borrow_mut().draining.remove(&worker);
     }
 }

@@ -157,6 +157,11 @@ impl RoundRobin {
         self.free.drain(..n).collect()
     }
 
+    /// The worker is no longer free to take a connection (it is being drained).
+    pub fn unfree(&mut self, worker: u32) {
+        self.free.retain(|w| *w != worker);
+    }
+
     /// Removes a worker; returns true when it was the last one (queued connections are closed
     /// and the listener stops when the handle is dropped).
     pub fn remove(&mut self, worker: u32) -> bool {

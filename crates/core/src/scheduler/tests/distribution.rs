@@ -180,3 +180,37 @@ fn the_last_worker_leaving_closes_the_handle() {
         assert_eq!(f.fake.count(), mark, "nothing more is sent");
     });
 }
+
+#[test]
+fn a_drained_worker_gets_no_new_connection_but_keeps_the_handle_open() {
+    run(async {
+        let f = Fixture::new(Policy::RoundRobin);
+        let r = f.query(1, tcp_query(0, 0, 1));
+        let addr = sockname(&f.fake, r);
+        f.query(2, tcp_query(0, 0, 1));
+        let start = f.fake.count();
+        // 1 is busy with a connection when it is drained; 2 is free.
+        let a = f.connect(addr, true).await;
+        let (_, seq, _) = f.fake.newconns(start)[0];
+        Scheduler::drain(&f.sched, 1);
+        let mark = f.fake.count();
+        let b = f.connect(addr, true).await;
+        assert_eq!(f.fake.handed(mark), [(2, local(&b))]);
+        // 1 answers: it does not become free again; the next connection waits for 2.
+        f.answer(1, seq, true);
+        let mark = f.fake.count();
+        let c = f.connect(addr, false).await;
+        assert!(f.fake.handed(mark).is_empty());
+        let (_, seq_b, _) = f.fake.newconns(start + 1)[0];
+        f.answer(2, seq_b, true);
+        assert_eq!(f.fake.handed(mark), [(2, local(&c))]);
+        // With 2 gone, 1 alone is on the handle: the handle keeps listening, and connections
+        // (c, which 2 had not answered, and a new one) wait rather than go to 1.
+        f.remove_worker(2);
+        let mark = f.fake.count();
+        let _waiting = f.connect(addr, false).await;
+        assert_eq!(f.queued(), 2);
+        assert!(f.fake.handed(mark).is_empty());
+        drop(a);
+    });
+}
