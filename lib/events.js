@@ -14,12 +14,13 @@ let cluster = null;
 let live = null; // id -> Worker, until both 'disconnect' and 'exit' happened
 let engine = null;
 let updateRef = null;
+let supervisor = null;
 
 // The batch kinds, as the binding declares them (see events_to_js in src/convert.rs).
 const { EVENT_JSON_RUN, EVENT_ADVANCED_RUN, EVENT_OBJECT } = native.constants;
 
 function init(deps) {
-  ({ cluster, live, engine, updateRef } = deps);
+  ({ cluster, live, engine, updateRef, supervisor } = deps);
 }
 
 const malformed = Symbol('malformed');
@@ -158,12 +159,14 @@ function dispatch(ev) {
       worker.state = 'online';
       worker.emit('online');
       cluster.emit('online', worker);
+      supervisor.onOnline(worker);
       return;
     case 'listening': {
       const info = { addressType: ev.addressType, address: ev.address, port: ev.port, fd: ev.fd };
       worker.state = 'listening';
       worker.emit('listening', info);
       cluster.emit('listening', worker, info);
+      supervisor.onListening(worker, info);
       return;
     }
     case 'exitedAfterDisconnect':
@@ -184,6 +187,9 @@ function dispatch(ev) {
       return;
     case 'sendDone':
       proc._onSendDone(ev.token, ev.error);
+      return;
+    case 'memoryLimit':
+      supervisor.onMemoryLimit(worker, ev.rss);
       return;
     default:
   }

@@ -10,6 +10,8 @@ const { Worker } = require('./worker.js');
 const { WorkerProcess } = require('./process.js');
 const { spawnRequest } = require('./fork-options.js');
 const events = require('./events.js');
+const supervisor = require('./supervisor.js');
+const supervisionOptions = require('./supervision-options.js');
 // Loads the engine now: a primary may drop its privileges before its first fork().
 const native = require('./native.js');
 
@@ -43,7 +45,7 @@ function getEngine() {
   if (engine === null) {
     const { Engine } = native.load();
     engine = new Engine(events.onEngineEvents);
-    events.init({ cluster, live, engine, updateRef });
+    events.init({ cluster, live, engine, updateRef, supervisor });
     // libuv 1.47 and later (Node 22 on) set a unix socket's readableAll/writableAll mode
     // exactly instead of adding to it; follow the Node this primary runs on.
     const [major, minor] = process.versions.uv.split('.').map(Number);
@@ -56,6 +58,7 @@ function getEngine() {
 }
 
 cluster.setupPrimary = function setupPrimary(options) {
+  supervisionOptions.checkSettings(options);
   const settings = {
     args: process.argv.slice(2),
     exec: process.argv[1],
@@ -72,6 +75,7 @@ cluster.setupPrimary = function setupPrimary(options) {
     settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
   }
   cluster.settings = settings;
+  if (settings.memoryLimit !== undefined || engine !== null) supervisor.applySettings(settings);
   if (initialized === true) {
     process.nextTick(() => cluster.emit('setup', settings));
     return;
@@ -147,8 +151,10 @@ cluster.fork = function fork(env) {
   const workerProcess = createWorkerProcess(id, env);
   const worker = new Worker({ id, process: workerProcess });
 
+  supervisor.onFork(worker, env);
   worker.on('message', function (message, handle) {
     cluster.emit('message', this, message, handle);
+    supervisor.onMessage(this, message);
   });
 
   worker.process.once('exit', (exitCode, signalCode) => {
@@ -158,6 +164,7 @@ cluster.fork = function fork(env) {
     worker.state = 'dead';
     worker.emit('exit', exitCode, signalCode);
     cluster.emit('exit', worker, exitCode, signalCode);
+    supervisor.onExit(worker, exitCode, signalCode);
   });
 
   worker.process.once('disconnect', () => {
@@ -205,5 +212,15 @@ Worker.prototype.destroy = function destroy(signo) {
   const signal = signo || 'SIGTERM';
   this.process.kill(signal);
 };
+
+// rust-cluster's own (opt-in, see lib/supervisor.js): not enumerable, so that the cluster and
+// Worker objects list what Node's list.
+supervisor.init({ cluster, getEngine });
+const hidden = (target, name, value) => Object.defineProperty(target, name, {
+  value, writable: true, configurable: true, enumerable: false,
+});
+hidden(cluster, 'reload', function reload(options) { return supervisor.reload(options); });
+hidden(cluster, 'shutdown', function shutdown(options) { return supervisor.shutdown(options); });
+hidden(Worker.prototype, 'stats', function stats() { return supervisor.stats(this); });
 
 module.exports = cluster;

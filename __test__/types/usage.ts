@@ -452,3 +452,40 @@ if (cluster.isPrimary) {
 } else {
     process.on('message', (msg) => process.send?.(msg));
 }
+
+// rust-cluster's own supervision members (opt-in; see index.d.ts).
+import type { ReloadError, WorkerStats, RustClusterSettings } from 'rust-cluster';
+if (cluster.isPrimary) {
+    cluster.setupPrimary({
+        respawn: { delay: 100, factor: 2, maxDelay: 15000, resetAfter: 30000, maxRestarts: 16, window: 60000 },
+        memoryLimit: 512 * 1024 * 1024,
+        reload: { concurrency: 2, readiness: 'message', readyTimeout: 5000, shutdownTimeout: 5000 },
+    });
+    cluster.setupPrimary({ respawn: true });
+    const reloading: Promise<void> = cluster.reload({ concurrency: 1 });
+    reloading.catch((err: ReloadError) => {
+        const which: number = err.worker.id + err.replacement.id;
+        const why: 'exit' | 'timeout' = err.reason;
+        void [which, why];
+    });
+    const stopping: Promise<void> = cluster.shutdown({ shutdownTimeout: 1000 });
+    void stopping;
+    cluster.on('respawn', (worker, oldWorker, delayMs) => {
+        const n: number = worker.id + oldWorker.id + delayMs;
+        void n;
+    });
+    cluster.on('respawnLimit', (oldWorker) => void oldWorker.id);
+    cluster.on('memoryLimit', (worker, rssBytes) => {
+        const s: WorkerStats | null = worker.stats();
+        if (s !== null) {
+            const figures: number = s.pid + s.uptime + s.cpu.user + s.cpu.system + s.rss + s.connections + rssBytes;
+            void figures;
+        }
+    });
+    const custom: RustClusterSettings = { maxMessageBytes: 1024, respawn: false };
+    void custom;
+    // @ts-expect-error readiness is 'listening' or 'message'
+    cluster.reload({ readiness: 'soon' });
+    // @ts-expect-error respawn is a boolean or options
+    cluster.setupPrimary({ respawn: 'yes' });
+}
