@@ -68,6 +68,13 @@ describe('supervision', { concurrency: 2 }, () => {
     assert.ok(r.message.oldDead && r.listening.oldDead);
   });
 
+  it('a second reload() waits for the first; concurrency 2 replaces two workers at once', async () => {
+    const r = await run('reload-order.js');
+    assert.deepStrictEqual(r.twice, ['fork 1', 'fork 2', 'disconnect 1', 'first done', 'fork 3', 'disconnect 2', 'second done']);
+    assert.deepStrictEqual(r.parallel.slice(0, 2), ['fork 5', 'fork 6']);
+    assert.deepStrictEqual(r.parallel.slice(2).sort(), ['disconnect 3', 'disconnect 4']);
+  });
+
   it('respawn: delays grow by factor up to maxDelay, stop at maxRestarts, reset after resetAfter', async () => {
     const r = await run('respawn.js');
     assert.deepStrictEqual(r.crashLine.map((x) => x.delay), [50, 100, 200, 200]);
