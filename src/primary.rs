@@ -159,6 +159,20 @@ impl Engine {
         self.cluster.disconnect_worker(id)
     }
 
+    /// systemd's sd_notify: sends `state` to the notification socket `socket` (the value of
+    /// NOTIFY_SOCKET, which the caller takes out of the environment its workers inherit).
+    #[napi(catch_unwind)]
+    pub fn sd_notify(socket: String, state: String) -> Result<()> {
+        rust_cluster_core::systemd::notify_to(&socket, &state)
+            .map_err(|e| Error::from_reason(format!("sd_notify to {socket}: {e}")))
+    }
+
+    /// Listening sockets inherited from systemd (LISTEN_FDS), served to matching listen()s.
+    #[napi(catch_unwind)]
+    pub fn inherit_listeners(&self, fds: Vec<i32>) {
+        self.cluster.inherit_listeners(fds)
+    }
+
     /// Takes worker `id` out of round-robin rotation (reload, shutdown).
     #[napi(catch_unwind)]
     pub fn drain(&self, id: u32) {

@@ -22,6 +22,7 @@ pub use error::EngineError;
 pub use ipc::channel::{SendFailure, SendStatus};
 pub use ipc::frame::Mode;
 pub use process::spawn::{SpawnRequest, Stdio};
+pub use process::systemd;
 pub use scheduler::Policy;
 
 /// What the fuzz targets (crates/core/fuzz) drive; not part of the host's API.

@@ -43,6 +43,10 @@ pub(super) enum Command {
         id: u32,
     },
     SetPolicy(Policy),
+    /// Listening sockets inherited from systemd (`Cluster::inherit_listeners`).
+    Inherit {
+        fds: Vec<i32>,
+    },
     /// Stop handing worker `id` new connections (`Cluster::drain`); `done` once applied.
     Drain {
         id: u32,

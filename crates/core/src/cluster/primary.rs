@@ -221,6 +221,14 @@ impl Cluster {
         }
     }
 
+    /// Listening sockets the primary inherited (systemd's LISTEN_FDS): a worker's listen() on a
+    /// matching address (same port and kind; the same address unless one side is unspecified)
+    /// is served from one of them instead of a new bind, under either policy. The descriptors
+    /// stay the process's; the engine listens on duplicates and never closes them.
+    pub fn inherit_listeners(&self, fds: Vec<i32>) {
+        let _ = self.shared.cmd.send(Command::Inherit { fds });
+    }
+
     /// Worker `id`'s figures while its process lives: /proc's, read now, and the engine's own.
     pub fn stats(&self, id: u32) -> Option<WorkerStats> {
         let (pid, started, handed) = {

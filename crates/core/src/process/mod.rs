@@ -6,4 +6,5 @@ pub mod child;
 pub mod signal;
 pub mod spawn;
 pub mod stats;
+pub mod systemd;
 pub mod warden;

@@ -3,7 +3,7 @@
 //! Errors are positive errno values; the reply negates them.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sys::socket::{
@@ -168,15 +168,24 @@ pub fn udp_bind(
 }
 
 /// The `sockname` object of a round-robin reply: `{address, family, port}`.
-pub fn sockname(fd: &OwnedFd) -> Option<Value> {
-    let ss: SockaddrStorage = socket::getsockname(fd.as_fd().as_raw_fd()).ok()?;
-    let addr: SocketAddr = if let Some(v4) = ss.as_sockaddr_in() {
-        SocketAddr::from((v4.ip(), v4.port()))
-    } else if let Some(v6) = ss.as_sockaddr_in6() {
-        SocketAddr::from((v6.ip(), v6.port()))
+/// The local address of an IP socket (None for any other kind).
+pub fn local_addr(fd: BorrowedFd<'_>) -> Option<SocketAddr> {
+    let ss: SockaddrStorage = socket::getsockname(fd.as_raw_fd()).ok()?;
+    if let Some(v4) = ss.as_sockaddr_in() {
+        Some(SocketAddr::from((v4.ip(), v4.port())))
     } else {
-        return None;
-    };
+        ss.as_sockaddr_in6()
+            .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+    }
+}
+
+/// The kind of socket `fd` is, if it is one.
+pub fn sock_type(fd: BorrowedFd<'_>) -> Option<SockType> {
+    socket::getsockopt(&fd, sockopt::SockType).ok()
+}
+
+pub fn sockname(fd: &OwnedFd) -> Option<Value> {
+    let addr = local_addr(fd.as_fd())?;
     let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
     Some(
         Obj::new()

@@ -10,14 +10,14 @@ mod tests;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::ipc::message::Obj;
-use query::QueryServer;
+use query::{AddressType, QueryServer};
 use round_robin::RoundRobin;
 use shared::SharedHandle;
 
@@ -68,6 +68,18 @@ pub struct Scheduler {
     in_flight: HashMap<(u32, u64), InFlight>,
     /// Workers taken out of rotation (`drain`): they get no new connection on any handle.
     draining: HashSet<u32>,
+    /// Listening sockets the primary inherited (systemd socket activation), by local address:
+    /// a worker's listen() on a matching address is served from one instead of a new bind.
+    inherited: Vec<Inherited>,
+}
+
+/// A socket passed to the primary by its parent (LISTEN_FDS); the process owns the descriptor
+/// for its whole life, so it is used by number and never closed here.
+#[derive(Clone, Copy, Debug)]
+struct Inherited {
+    fd: i32,
+    addr: std::net::SocketAddr,
+    ty: nix::sys::socket::SockType,
 }
 
 pub type SchedulerRef = Rc<RefCell<Scheduler>>;
@@ -80,11 +92,53 @@ impl Scheduler {
             data: HashMap::new(),
             in_flight: HashMap::new(),
             draining: HashSet::new(),
+            inherited: Vec::new(),
         }))
     }
 
     pub fn set_policy(&mut self, p: Policy) {
         self.policy = p;
+    }
+
+    /// Takes the listening sockets the primary inherited (descriptor numbers); what is not an IP
+    /// socket is ignored.
+    pub fn set_inherited(&mut self, fds: &[i32]) {
+        self.inherited = fds
+            .iter()
+            .filter_map(|&fd| {
+                // Looked at through a duplicate, closed again at once.
+                let dup = crate::ipc::fdpass::dup_borrowed(fd).ok()?;
+                Some(Inherited {
+                    fd,
+                    addr: listen::local_addr(dup.as_fd())?,
+                    ty: listen::sock_type(dup.as_fd())?,
+                })
+            })
+            .collect();
+    }
+
+    /// The inherited socket that serves a query for `address:port`: the same port and kind, and
+    /// the same address unless either side is unspecified (all addresses).
+    fn inherited_for(&self, q: &QueryServer) -> Option<i64> {
+        if q.fd.is_some() {
+            return None;
+        }
+        let port = q.port.filter(|p| *p > 0)?;
+        let ty = match q.address_type {
+            AddressType::Tcp => nix::sys::socket::SockType::Stream,
+            AddressType::Udp4 | AddressType::Udp6 => nix::sys::socket::SockType::Datagram,
+            AddressType::Pipe => return None,
+        };
+        let wanted: Option<std::net::IpAddr> = q.address.as_deref().and_then(|a| a.parse().ok());
+        self.inherited
+            .iter()
+            .find(|i| {
+                i.ty == ty
+                    && i64::from(i.addr.port()) == port
+                    && (i.addr.ip().is_unspecified()
+                        || wanted.is_none_or(|w| w.is_unspecified() || w == i.addr.ip()))
+            })
+            .map(|i| i64::from(i.fd))
     }
 
     /// Answers a worker's `queryServer`.
@@ -94,9 +148,12 @@ impl Scheduler {
         worker: u32,
         msg: &Map<String, Value>,
     ) {
-        let q = QueryServer::parse(msg);
-        let key = q.key.as_str();
+        let mut q = QueryServer::parse(msg);
         let mut me = this.borrow_mut();
+        if let Some(fd) = me.inherited_for(&q) {
+            q.fd = Some(fd);
+        }
+        let key = q.key.as_str();
         if let Some(d) = &q.data {
             me.data.entry(q.key.clone()).or_insert_with(|| d.clone());
         }

@@ -214,3 +214,35 @@ fn a_drained_worker_gets_no_new_connection_but_keeps_the_handle_open() {
         drop(a);
     });
 }
+
+#[test]
+fn an_inherited_listener_serves_the_matching_listen_and_outlives_its_workers() {
+    use std::os::fd::AsRawFd;
+    run(async {
+        // What systemd would pass: a socket already listening (its backlog holds a client
+        // that connected before any worker asked).
+        let inherited = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = inherited.local_addr().expect("addr").port();
+        let early = TcpStream::connect(("127.0.0.1", port)).expect("connect early");
+        let f = Fixture::new(Policy::RoundRobin);
+        f.sched
+            .borrow_mut()
+            .set_inherited(&[inherited.as_raw_fd(), -1]);
+        let r = f.query(1, tcp_query(0, port, 1));
+        assert_eq!(sockname(&f.fake, r).port(), port);
+        until("the early client is handed over", || {
+            f.fake.newconns(0).len() == 1
+        })
+        .await;
+        assert_eq!(f.fake.handed(0), [(1, local(&early))]);
+        // The last worker leaving does not end the inherited socket: it still listens.
+        f.remove_worker(1);
+        let later = std::net::TcpStream::connect(("127.0.0.1", port));
+        assert!(later.is_ok(), "the inherited socket still accepts");
+        let r = f.query(2, tcp_query(0, port, 2));
+        assert_eq!(sockname(&f.fake, r).port(), port);
+        // Another port is bound as usual.
+        let r = f.query(3, tcp_query(1, 0, 3));
+        assert_ne!(sockname(&f.fake, r).port(), port);
+    });
+}
