@@ -13,7 +13,8 @@ const DIR = path.join(__dirname, 'scenarios', 'register');
 
 function run(args, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { cwd: ROOT, timeout: 60000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    const options = { cwd: ROOT, timeout: 60000, env: { ...process.env, ...env } };
+    execFile(process.execPath, args, options, (err, stdout, stderr) => {
       try {
         resolve(JSON.parse(stdout.trim().split('\n').pop()));
       } catch {

@@ -245,6 +245,21 @@ function applySettings(settings) {
   getEngine().setMemoryLimit(options.memoryLimitOption(settings.memoryLimit));
 }
 
+// For the CLI (lib/cli): the env a worker was forked with, and retiring one worker (scale down).
+function envOf(worker) {
+  return forkEnv.get(worker);
+}
+
+function inheritListeners(fds) {
+  getEngine().inheritListeners(fds);
+}
+
+function retireOne(worker, given) {
+  const opts = options.reloadOptions('options', given, cluster.settings.reload);
+  return retire(worker, opts.shutdownTimeout);
+}
+
 module.exports = {
   init, onFork, onOnline, onListening, onMessage, onExit, onMemoryLimit, reload, shutdown, stats, applySettings,
+  envOf, retireOne, inheritListeners,
 };
