@@ -215,6 +215,29 @@ describe('rust-cluster CLI', { concurrency: 2 }, () => {
     await p.exited;
   });
 
+  it('--respawn replaces a crashing worker and counts it; --ready message holds /readyz at 503', async () => {
+    const port = await freePort();
+    const mport = await freePort();
+    const crashy = start(['run', APP, '--name', 'crashy', '--respawn'], { PORT: String(port), CRASH_MS: '1000' });
+    await crashy.waitFor('stderr', /(crashy:0 \| started 0\n[\s\S]*){3}/);
+    const restarts = await until('two restarts', async () => {
+      const s = await status('crashy');
+      return s && s.workers[0] && s.workers[0].restarts >= 2 && s.workers[0].restarts;
+    });
+    assert.ok(restarts >= 2);
+    crashy.child.kill('SIGTERM');
+    assert.strictEqual((await crashy.exited).code, 0);
+
+    const slow = start(['run', APP, '--name', 'slowready', '--ready', 'message', '--metrics', String(mport)],
+      { PORT: String(port), READY_MSG: '1' });
+    await until('listening', async () => (await listeningCount('slowready')) === 1);
+    // Listening, but not ready until its 'ready' message (300 ms later).
+    assert.strictEqual((await get(mport, '/readyz')).status, 503);
+    await until('ready', async () => (await get(mport, '/readyz')).status === 200);
+    slow.child.kill('SIGTERM');
+    assert.strictEqual((await slow.exited).code, 0);
+  });
+
   it('a worker that does not leave within --shutdown-timeout is killed and the exit is 1', async () => {
     const port = await freePort();
     const p = start(['run', APP, '--name', 'stubborn', '--shutdown-timeout', '500'], { PORT: String(port), STUBBORN: '1' });

@@ -128,24 +128,37 @@ async function run(opts) {
   cluster.on('message', (w, msg) => {
     if (opts.readiness === 'message' && msg === 'ready') { ready.add(w); checkReady(); }
   });
-  cluster.on('fork', (worker) => {
-    const env = supervisor.envOf(worker);
-    const instance = env ? Number(env.NODE_APP_INSTANCE) : 0;
-    if (instanceOf.has(worker)) return;
-    instanceOf.set(worker, instance);
-    attachOutput(worker);
-  });
+  // Every worker, forked here or by the supervisor (respawn, reload, memory limit), gets its
+  // instance from the env it was forked with, and its output passed on once.
+  const attached = new WeakSet();
+  const adopt = (worker) => {
+    if (!instanceOf.has(worker)) {
+      const env = supervisor.envOf(worker);
+      instanceOf.set(worker, env ? Number(env.NODE_APP_INSTANCE) : 0);
+    }
+    if (!attached.has(worker)) {
+      attached.add(worker);
+      attachOutput(worker);
+    }
+  };
+  cluster.on('fork', adopt);
   const forkInstance = (i) => {
     const w = cluster.fork({ NODE_APP_INSTANCE: String(i), RUST_CLUSTER_NAME: opts.name });
-    instanceOf.set(w, i);
-    attachOutput(w);
+    adopt(w);
     return w;
   };
   const countRestart = (worker) => {
     const i = instanceOf.get(worker);
     restarts.set(i, (restarts.get(i) || 0) + 1);
   };
-  cluster.on('respawn', (fresh) => countRestart(fresh));
+  cluster.on('respawn', (fresh) => {
+    adopt(fresh);
+    countRestart(fresh);
+  });
+  cluster.on('memoryLimit', (worker, rss) => {
+    console.error(`rust-cluster: ${opts.name}:${instanceOf.get(worker)} uses ${rss} bytes; replacing it`);
+    countRestart(worker);
+  });
   cluster.on('respawnLimit', (old) => {
     console.error(`rust-cluster: ${opts.name}:${instanceOf.get(old)} keeps exiting; not respawned again`);
     maybeAllGone();
