@@ -21,6 +21,7 @@ const path = require('node:path');
 const { execFile, execFileSync } = require('node:child_process');
 const { parseArgs, promisify } = require('node:util');
 const { startLoad } = require('../../__test__/helpers/load');
+const { resultLine } = require('./result');
 
 const NAME = 'rc-reload-bench';
 const APP = path.join(__dirname, 'app.js');
@@ -219,20 +220,7 @@ async function main() {
     load = null;
     const durationMs = Math.round(performance.now() - t0);
 
-    console.log(JSON.stringify({
-      manager: 'pm2',
-      version,
-      node: process.version,
-      instances,
-      reloads,
-      ok: report.ok,
-      failed: report.failed,
-      retried: report.retried,
-      failures: report.failures.slice(0, 5),
-      durationMs,
-      reloadMs,
-      pids: Object.keys(report.byPid).length,
-    }));
+    console.log(resultLine({ manager: 'pm2', version, instances, reloads, report, durationMs, reloadMs }));
   } finally {
     if (load) await load.stop();
     killDaemon(home, env);

@@ -13,6 +13,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const cluster = require('../../index.js');
 const { startLoad } = require('../../__test__/helpers/load');
+const { resultLine } = require('./result');
 
 const TAIL_MS = 1000;
 
@@ -86,19 +87,9 @@ async function main() {
   const report = await load.stop();
   const durationMs = Date.now() - t0;
   await cluster.shutdown({ shutdownTimeout: opts.shutdownTimeout });
-  console.log(JSON.stringify({
-    manager: 'rust-cluster',
-    version: require('../../package.json').version,
-    node: process.version,
-    instances: opts.instances,
-    reloads: opts.reloads,
-    ok: report.ok,
-    failed: report.failed,
-    retried: report.retried,
-    failures: report.failures.slice(0, 5),
-    durationMs,
-    reloadMs,
-    pids: Object.keys(report.byPid).length,
+  console.log(resultLine({
+    manager: 'rust-cluster', version: require('../../package.json').version, instances: opts.instances,
+    reloads: opts.reloads, report, durationMs, reloadMs,
   }));
 }
 

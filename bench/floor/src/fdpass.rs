@@ -59,15 +59,9 @@ fn fdpass_child(sock: RawFd) {
             msg.msg_iovlen = 1;
             msg.msg_control = cbuf.as_mut_ptr().cast();
             msg.msg_controllen = space as _;
-            n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
-            if n < 0 {
-                if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return;
-            }
-            if n == 0 {
-                return;
+            match retrying(|| libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC)) {
+                Some(got) => n = got as isize,
+                None => return,
             }
             let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
             while !cmsg.is_null() {

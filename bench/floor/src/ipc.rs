@@ -121,17 +121,9 @@ fn ipc_child(fd: RawFd) {
     let mut out: Vec<u8> = Vec::with_capacity(256 * 1024);
     loop {
         // SAFETY: reads at most `buf.len()` bytes into a live buffer.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        if n == 0 {
-            return;
-        }
-        let data = &buf[..n as usize];
+        let read = || unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let Some(n) = retrying(read) else { return };
+        let data = &buf[..n];
         if ack {
             let mut frames = 0;
             de.feed(data, |_| frames += 1);

@@ -116,3 +116,15 @@ pub(crate) fn cpu_micros() -> f64 {
 
 // ---------------------------------------------------------------------------------------------
 // Framing: json = a line ending in '\n'; adv = a 4-byte big-endian length, then the body.
+
+/// Runs a read-like call until it is not interrupted: Some(bytes), or None at end of stream or on
+/// an error.
+pub(crate) fn retrying(mut call: impl FnMut() -> isize) -> Option<usize> {
+    loop {
+        let n = call();
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        return if n > 0 { Some(n as usize) } else { None };
+    }
+}

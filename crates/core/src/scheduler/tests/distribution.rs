@@ -5,12 +5,7 @@ use super::*;
 #[test]
 fn idle_workers_take_connections_in_turn() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
-        f.query(3, tcp_query(0, 0, 1));
-        let start = f.fake.count();
+        let (f, addr, start) = Fixture::round_robin(&[1, 2, 3]);
 
         // Free in the order they joined: 1, 2, 3.
         let a = f.connect(addr, true).await;
@@ -66,12 +61,7 @@ fn an_accepted_connection_closes_the_primarys_copy() {
 #[test]
 fn a_refused_connection_goes_to_the_next_free_worker() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
-        f.query(3, tcp_query(0, 0, 1));
-        let start = f.fake.count();
+        let (f, addr, start) = Fixture::round_robin(&[1, 2, 3]);
         let a = f.connect(addr, true).await;
         let (w, seq, peer) = f.fake.newconns(start)[0];
         assert_eq!((w, peer), (1, local(&a)));
@@ -97,11 +87,7 @@ fn a_refused_connection_goes_to_the_next_free_worker() {
 #[test]
 fn a_leaving_workers_connections_in_flight_reach_another_worker() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
-        let start = f.fake.count();
+        let (f, addr, start) = Fixture::round_robin(&[1, 2]);
         let a = f.connect(addr, true).await;
         let b = f.connect(addr, true).await;
         let got = f.fake.newconns(start);
@@ -129,12 +115,8 @@ fn a_leaving_workers_connections_in_flight_reach_another_worker() {
 #[test]
 fn a_worker_whose_channel_is_gone_is_passed_over() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
+        let (f, addr, start) = Fixture::round_robin(&[1, 2]);
         f.fake.closed.borrow_mut().push(1);
-        let start = f.fake.count();
         let a = f.connect(addr, true).await;
         assert_eq!(f.fake.handed(start), [(2, local(&a))]);
         // 1 was taken off the handle: the next one waits for 2, and 2 is the last worker.
@@ -147,11 +129,7 @@ fn a_worker_whose_channel_is_gone_is_passed_over() {
 #[test]
 fn the_last_worker_leaving_closes_the_handle() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
-        let start = f.fake.count();
+        let (f, addr, start) = Fixture::round_robin(&[1, 2]);
         let _a = f.connect(addr, true).await;
         let _b = f.connect(addr, true).await;
         let mut c = f.connect(addr, false).await;
@@ -184,11 +162,7 @@ fn the_last_worker_leaving_closes_the_handle() {
 #[test]
 fn a_drained_worker_gets_no_new_connection_but_keeps_the_handle_open() {
     run(async {
-        let f = Fixture::new(Policy::RoundRobin);
-        let r = f.query(1, tcp_query(0, 0, 1));
-        let addr = sockname(&f.fake, r);
-        f.query(2, tcp_query(0, 0, 1));
-        let start = f.fake.count();
+        let (f, addr, start) = Fixture::round_robin(&[1, 2]);
         // 1 is busy with a connection when it is drained; 2 is free.
         let a = f.connect(addr, true).await;
         let (_, seq, _) = f.fake.newconns(start)[0];

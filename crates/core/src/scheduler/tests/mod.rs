@@ -122,6 +122,19 @@ impl Fixture {
     }
 
     /// Sends a worker's queryServer; returns the index of the scheduler's reply.
+    /// A round-robin fixture whose `workers` share one TCP server on a port of its choosing:
+    /// the fixture, the server's address, and the count of messages sent so far.
+    fn round_robin(workers: &[u32]) -> (Fixture, SocketAddr, usize) {
+        let f = Fixture::new(Policy::RoundRobin);
+        let mut addr = None;
+        for &w in workers {
+            let r = f.query(w, tcp_query(0, 0, 1));
+            addr.get_or_insert_with(|| sockname(&f.fake, r));
+        }
+        let start = f.fake.count();
+        (f, addr.expect("at least one worker"), start)
+    }
+
     fn query(&self, worker: u32, msg: Value) -> usize {
         let Value::Object(map) = msg else {
             panic!("a query is an object")
