@@ -231,7 +231,7 @@ describe('rust-cluster CLI', { concurrency: 2 }, () => {
     const slow = start(['run', APP, '--name', 'slowready', '--ready', 'message', '--metrics', String(mport)],
       { PORT: String(port), READY_MSG: '1' });
     await until('listening', async () => (await listeningCount('slowready')) === 1);
-    // Listening, but not ready until its 'ready' message (300 ms later).
+    // Listening, but not ready until its 'ready' message (2 s later).
     assert.strictEqual((await get(mport, '/readyz')).status, 503);
     await until('ready', async () => (await get(mport, '/readyz')).status === 200);
     slow.child.kill('SIGTERM');

@@ -2,7 +2,7 @@
 // An app with no cluster code, as `rust-cluster run` runs it: HTTP on PORT answering {"pid"}
 // after 0-50 ms. At start it writes LINES lines of 20,000 characters to stdout (to check that
 // the runner never splits or mixes lines), and STUBBORN=1 keeps it alive after a disconnect.
-// CRASH_MS=n exits with code 5 n ms after it starts; READY_MSG=1 sends 'ready' 300 ms after it
+// CRASH_MS=n exits with code 5 n ms after it starts; READY_MSG=1 sends 'ready' 2 s after it
 // listens.
 const http = require('node:http');
 const client = process.env.PROM ? require('prom-client') : null;
@@ -23,7 +23,7 @@ http.createServer((req, res) => {
   if (counter) counter.inc();
   setTimeout(() => res.end(JSON.stringify({ pid: process.pid })), Math.random() * 50);
 }).listen(Number(process.env.PORT), '127.0.0.1', () => {
-  if (process.env.READY_MSG) setTimeout(() => process.send('ready'), 300);
+  if (process.env.READY_MSG) setTimeout(() => process.send('ready'), 2000);
 });
 if (process.env.STUBBORN) setInterval(() => {}, 1000);
 if (process.env.CRASH_MS) setTimeout(() => process.exit(5), Number(process.env.CRASH_MS));
