@@ -17,9 +17,13 @@ const { startLoad } = require('./helpers/load');
 const CLI = path.join(__dirname, '..', 'bin', 'rust-cluster.js');
 const APP = path.join(__dirname, 'scenarios', 'cli', 'app.js');
 let home;
+const children = new Set(); // killed at the end, so that a failed test leaves nothing running
 
 before(() => { home = fs.mkdtempSync(path.join(os.tmpdir(), 'rc-cli-home-')); });
-after(() => fs.rmSync(home, { recursive: true, force: true }));
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  fs.rmSync(home, { recursive: true, force: true });
+});
 
 function freePort() {
   return new Promise((resolve) => {
@@ -35,6 +39,8 @@ function start(args, env = {}, command = process.execPath, prefix = [CLI]) {
   const child = spawn(command, [...prefix, ...args], {
     env: { ...process.env, RUST_CLUSTER_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   const out = { stdout: '', stderr: '' };
   const waiters = [];
   for (const s of ['stdout', 'stderr']) {

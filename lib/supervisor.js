@@ -124,11 +124,25 @@ function exited(worker) {
   return new Promise((resolve) => worker.process.once('exit', () => resolve()));
 }
 
-// Takes `worker` out of rotation, asks it to leave, and kills it after shutdownTimeout.
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// How long a connection the worker has just accepted may take to have its first request read.
+const SETTLE_MS = 100;
+const IN_FLIGHT_WAIT_MS = 1000;
+
+// Takes `worker` out of rotation, asks it to leave, and kills it after shutdownTimeout. Between
+// the two, the connections already on their way to it are let arrive and be read: a worker that
+// disconnects closes its servers, and Node's http server then closes the connections it has no
+// request on yet, which would reset a client that had just connected.
 async function retire(worker, shutdownTimeout) {
   leaving.add(worker);
   if (worker.isDead()) return;
-  getEngine().drain(worker.id);
+  const engine = getEngine();
+  engine.drain(worker.id);
+  for (let waited = 0; engine.inFlight(worker.id) > 0 && waited < IN_FLIGHT_WAIT_MS; waited += 10) {
+    await sleep(10);
+  }
+  await sleep(SETTLE_MS);
+  if (worker.isDead()) return;
   if (worker.isConnected()) worker.disconnect();
   const timer = setTimeout(() => {
     if (!worker.isDead()) worker.process.kill('SIGKILL');

@@ -43,6 +43,11 @@ pub(super) enum Command {
         id: u32,
     },
     SetPolicy(Policy),
+    /// How many connections handed to worker `id` it has not answered yet (`Cluster::in_flight`).
+    InFlight {
+        id: u32,
+        reply: std::sync::mpsc::Sender<usize>,
+    },
     /// Listening sockets inherited from systemd (`Cluster::inherit_listeners`).
     Inherit {
         fds: Vec<i32>,

@@ -221,6 +221,21 @@ impl Cluster {
         }
     }
 
+    /// How many connections handed to worker `id` it has not answered yet (after `drain`, the
+    /// ones still on their way to it).
+    pub fn in_flight(&self, id: u32) -> usize {
+        let (reply, answer) = std::sync::mpsc::channel();
+        if self
+            .shared
+            .cmd
+            .send(Command::InFlight { id, reply })
+            .is_err()
+        {
+            return 0;
+        }
+        answer.recv().unwrap_or(0)
+    }
+
     /// Listening sockets the primary inherited (systemd's LISTEN_FDS): a worker's listen() on a
     /// matching address (same port and kind; the same address unless one side is unspecified)
     /// is served from one of them instead of a new bind, under either policy. The descriptors

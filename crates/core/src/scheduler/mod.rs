@@ -346,6 +346,11 @@ impl Scheduler {
         Scheduler::requeue(this, link, key, back);
     }
 
+    /// Connections handed to `worker` that it has not answered yet.
+    pub fn in_flight_of(&self, worker: u32) -> usize {
+        self.in_flight.keys().filter(|(w, _)| *w == worker).count()
+    }
+
     /// Takes `worker` out of rotation on every round-robin handle: it gets no new connection
     /// (what it was handed stays with it), and connections wait for the other workers. It stays
     /// on the handles, so they keep listening while a replacement joins.
