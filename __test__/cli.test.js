@@ -173,6 +173,12 @@ describe('rust-cluster CLI', { concurrency: 2 }, () => {
     const [header, ...rows] = table.stdout.trim().split('\n');
     assert.match(header, /^name\s+instance\s+pid\s+state\s+uptime\s+cpu\s+memory\s+restarts\s+connections$/);
     assert.ok(rows.filter((r) => r.startsWith('ctl ')).length === 2);
+    // --watch prints the status again every second until stopped.
+    const watch = start(['status', 'ctl', '--watch', '--json']);
+    const twice = await watch.waitFor('stdout', /^(\[.*\]\n)(\[.*\]\n)/);
+    assert.deepStrictEqual(JSON.parse(twice[2])[0].workers.map((w) => w.instance).sort(), [0, 1]);
+    watch.child.kill();
+    await watch.exited;
     const before = (await status('ctl')).workers.map((w) => w.pid);
     const reload = await cli(['reload', 'ctl']);
     assert.strictEqual(reload.code, 0, reload.stderr);
