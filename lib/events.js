@@ -188,6 +188,9 @@ function dispatch(ev) {
     case 'sendDone':
       proc._onSendDone(ev.token, ev.error);
       return;
+    case 'drained':
+      supervisor.onDrained(worker);
+      return;
     case 'memoryLimit':
       supervisor.onMemoryLimit(worker, ev.rss);
       return;

@@ -127,7 +127,15 @@ function exited(worker) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // How long a connection the worker has just accepted may take to have its first request read.
 const SETTLE_MS = 100;
-const IN_FLIGHT_WAIT_MS = 1000;
+// The most a drained worker is given to answer the connections on their way to it.
+const DRAIN_WAIT_MS = 1000;
+const drainWaiters = new Map(); // worker -> resolves at the engine's 'drained'
+
+function onDrained(worker) {
+  const resolve = drainWaiters.get(worker);
+  drainWaiters.delete(worker);
+  if (resolve) resolve();
+}
 
 // Takes `worker` out of rotation, asks it to leave, and kills it after shutdownTimeout. Between
 // the two, the connections already on their way to it are let arrive and be read: a worker that
@@ -136,11 +144,11 @@ const IN_FLIGHT_WAIT_MS = 1000;
 async function retire(worker, shutdownTimeout) {
   leaving.add(worker);
   if (worker.isDead()) return;
-  const engine = getEngine();
-  engine.drain(worker.id);
-  for (let waited = 0; engine.inFlight(worker.id) > 0 && waited < IN_FLIGHT_WAIT_MS; waited += 10) {
-    await sleep(10);
-  }
+  // The engine reports 'drained' once the worker answered every connection on its way to it.
+  const drained = new Promise((resolve) => drainWaiters.set(worker, resolve));
+  getEngine().drain(worker.id);
+  await Promise.race([drained, sleep(DRAIN_WAIT_MS)]);
+  drainWaiters.delete(worker);
   await sleep(SETTLE_MS);
   if (worker.isDead()) return;
   if (worker.isConnected()) worker.disconnect();
@@ -274,6 +282,7 @@ function retireOne(worker, given) {
 }
 
 module.exports = {
-  init, onFork, onOnline, onListening, onMessage, onExit, onMemoryLimit, reload, shutdown, stats, applySettings,
+  init, onFork, onOnline, onListening, onMessage, onExit, onMemoryLimit, onDrained, reload, shutdown, stats,
+  applySettings,
   envOf, retireOne, inheritListeners,
 };

@@ -263,6 +263,7 @@ fn event_to_js(env: &Env, ev: Event) -> Result<JsObject> {
                 failure_value(env, &mut o, f)?;
             }
         }
+        Event::Drained { id } => set_id(&mut o, "drained", id)?,
         Event::MemoryLimit { id, rss } => {
             set_id(&mut o, "memoryLimit", id)?;
             o.set_named_property("rss", env.create_double(rss as f64)?)?;

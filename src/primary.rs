@@ -179,12 +179,6 @@ impl Engine {
         self.cluster.drain(id)
     }
 
-    /// Connections handed to worker `id` and not answered yet.
-    #[napi(catch_unwind)]
-    pub fn in_flight(&self, id: u32) -> u32 {
-        self.cluster.in_flight(id) as u32
-    }
-
     /// `worker.stats()`: null once the process has exited.
     #[napi(catch_unwind)]
     pub fn stats(&self, id: u32) -> Option<StatsInfo> {

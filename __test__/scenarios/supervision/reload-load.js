@@ -6,32 +6,17 @@
 // serving then fails on a reused socket and is retried once (counted). Prints one JSON line:
 // the load report, the workers' pids before and after, each reload's duration.
 //   node supervision/reload-load.js [reloads] [workers] [shutdownTimeout ms]
-const path = require('node:path');
-const net = require('node:net');
-const cluster = require('../../helpers/impl');
+const { cluster, freePort, forkApps } = require('./common');
 const { startLoad } = require('../../helpers/load');
 
 const reloads = Number(process.argv[2] || 3);
 const count = Number(process.argv[3] || 2);
 const shutdownTimeout = Number(process.argv[4] || 10000);
-const APP = path.join(__dirname, 'app.js');
 setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(2); }, 90000).unref();
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 (async () => {
   const port = await freePort();
-  cluster.setupPrimary({ exec: APP });
-  const listening = new Promise((resolve) => {
-    let n = 0;
-    cluster.on('listening', () => { if (++n === count) resolve(); });
-  });
-  for (let i = 0; i < count; i++) cluster.fork({ PORT: String(port), MODE_FILE: '' });
-  await listening;
+  await forkApps(count, { PORT: String(port), MODE_FILE: '' });
   const before = Object.values(cluster.workers).map((w) => w.process.pid);
   const load = startLoad({ port, fresh: 4, keepAlive: 4 });
   await new Promise((r) => setTimeout(r, 500));

@@ -43,11 +43,6 @@ pub(super) enum Command {
         id: u32,
     },
     SetPolicy(Policy),
-    /// How many connections handed to worker `id` it has not answered yet (`Cluster::in_flight`).
-    InFlight {
-        id: u32,
-        reply: std::sync::mpsc::Sender<usize>,
-    },
     /// Listening sockets inherited from systemd (`Cluster::inherit_listeners`).
     Inherit {
         fds: Vec<i32>,
@@ -247,6 +242,9 @@ impl Link for CoreLink {
     }
     fn cwd(&self) -> Option<PathBuf> {
         std::env::current_dir().ok()
+    }
+    fn drained(&self, worker: u32) {
+        self.shared.push(Event::Drained { id: worker });
     }
     fn handed_off(&self, worker: u32) {
         if let Some(p) = lock(&self.shared.procs).get_mut(&worker) {

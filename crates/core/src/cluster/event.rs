@@ -158,6 +158,8 @@ pub enum Event {
     /// The worker's resident memory was above the limit (`Cluster::set_memory_limit`) on two
     /// reads in a row, a second apart; reported once per worker.
     MemoryLimit { id: u32, rss: u64 },
+    /// The worker, drained (`Cluster::drain`), has answered every connection handed to it.
+    Drained { id: u32 },
 }
 
 impl Event {
@@ -175,7 +177,8 @@ impl Event {
             | Event::Internal { id, .. }
             | Event::HandleAnswered { id, .. }
             | Event::SendDone { id, .. }
-            | Event::MemoryLimit { id, .. } => *id,
+            | Event::MemoryLimit { id, .. }
+            | Event::Drained { id } => *id,
         }
     }
 }

@@ -214,26 +214,12 @@ impl Cluster {
 
     /// Takes worker `id` out of rotation: no round-robin handle hands it a new connection once
     /// this returns (the first step of a reload or shutdown; Node has no equivalent).
+    /// `Event::Drained` follows once it has answered the connections already on their way.
     pub fn drain(&self, id: u32) {
         let (done, applied) = std::sync::mpsc::channel();
         if self.shared.cmd.send(Command::Drain { id, done }).is_ok() {
             let _ = applied.recv();
         }
-    }
-
-    /// How many connections handed to worker `id` it has not answered yet (after `drain`, the
-    /// ones still on their way to it).
-    pub fn in_flight(&self, id: u32) -> usize {
-        let (reply, answer) = std::sync::mpsc::channel();
-        if self
-            .shared
-            .cmd
-            .send(Command::InFlight { id, reply })
-            .is_err()
-        {
-            return 0;
-        }
-        answer.recv().unwrap_or(0)
     }
 
     /// Listening sockets the primary inherited (systemd's LISTEN_FDS): a worker's listen() on a

@@ -46,12 +46,9 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
                 Scheduler::remove_worker(&core.sched, &link, id);
             }
             Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
-            Command::InFlight { id, reply } => {
-                let _ = reply.send(core.sched.borrow().in_flight_of(id));
-            }
             Command::Inherit { fds } => core.sched.borrow_mut().set_inherited(&fds),
             Command::Drain { id, done } => {
-                Scheduler::drain(&core.sched, id);
+                Scheduler::drain(&core.sched, &link, id);
                 let _ = done.send(());
             }
         }

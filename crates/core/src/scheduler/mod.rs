@@ -47,6 +47,8 @@ pub trait Link {
     fn exact_pipe_mode(&self) -> bool;
     /// A connection was handed to `worker` (counted for its stats).
     fn handed_off(&self, _worker: u32) {}
+    /// `worker`, being drained, has answered every connection handed to it (see `drain`).
+    fn drained(&self, _worker: u32) {}
 }
 
 pub(crate) enum Handle {
@@ -68,6 +70,8 @@ pub struct Scheduler {
     in_flight: HashMap<(u32, u64), InFlight>,
     /// Workers taken out of rotation (`drain`): they get no new connection on any handle.
     draining: HashSet<u32>,
+    /// Drained workers whose answers to connections already handed to them are awaited.
+    settling: HashSet<u32>,
     /// Listening sockets the primary inherited (systemd socket activation), by local address:
     /// a worker's listen() on a matching address is served from one instead of a new bind.
     inherited: Vec<Inherited>,
@@ -92,6 +96,7 @@ impl Scheduler {
             data: HashMap::new(),
             in_flight: HashMap::new(),
             draining: HashSet::new(),
+            settling: HashSet::new(),
             inherited: Vec::new(),
         }))
     }
@@ -299,6 +304,7 @@ impl Scheduler {
         else {
             return false;
         };
+        Scheduler::settle(this, link, worker);
         let accepted = matches!(msg.get("accepted"), Some(v) if !matches!(v, Value::Null | Value::Bool(false)));
         if accepted {
             // Our copy of the connection closes as the last Arc goes away.
@@ -340,28 +346,43 @@ impl Scheduler {
                 drop(h);
             }
             me.data.remove(key);
+            drop(me);
+            Scheduler::settle(this, link, worker);
             return;
         }
         drop(me);
+        Scheduler::settle(this, link, worker);
         Scheduler::requeue(this, link, key, back);
     }
 
-    /// Connections handed to `worker` that it has not answered yet.
-    pub fn in_flight_of(&self, worker: u32) -> usize {
-        self.in_flight.keys().filter(|(w, _)| *w == worker).count()
+    /// Reports a drained worker once nothing handed to it waits for its answer.
+    fn settle(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32) {
+        let done = {
+            let mut me = this.borrow_mut();
+            let waiting = me.in_flight.keys().any(|(w, _)| *w == worker);
+            !waiting && me.settling.remove(&worker)
+        };
+        if done {
+            link.drained(worker);
+        }
     }
 
     /// Takes `worker` out of rotation on every round-robin handle: it gets no new connection
     /// (what it was handed stays with it), and connections wait for the other workers. It stays
-    /// on the handles, so they keep listening while a replacement joins.
-    pub fn drain(this: &SchedulerRef, worker: u32) {
-        let mut me = this.borrow_mut();
-        me.draining.insert(worker);
-        for h in me.handles.values_mut() {
-            if let Handle::Rr(r) = h {
-                r.unfree(worker);
+    /// on the handles, so they keep listening while a replacement joins. `Link::drained` follows
+    /// once the worker has answered every connection already on its way to it.
+    pub fn drain(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32) {
+        {
+            let mut me = this.borrow_mut();
+            me.draining.insert(worker);
+            me.settling.insert(worker);
+            for h in me.handles.values_mut() {
+                if let Handle::Rr(r) = h {
+                    r.unfree(worker);
+                }
             }
         }
+        Scheduler::settle(this, link, worker);
     }
 
     /// The worker left (disconnect or exit): remove it from every handle.
@@ -394,6 +415,7 @@ impl Scheduler {
                 Scheduler::requeue(this, link, &f.key, [f.conn]);
             }
         }
+        Scheduler::settle(this, link, worker);
         this.borrow_mut().draining.remove(&worker);
     }
 }

@@ -166,12 +166,15 @@ fn a_drained_worker_gets_no_new_connection_but_keeps_the_handle_open() {
         // 1 is busy with a connection when it is drained; 2 is free.
         let a = f.connect(addr, true).await;
         let (_, seq, _) = f.fake.newconns(start)[0];
-        Scheduler::drain(&f.sched, 1);
+        Scheduler::drain(&f.sched, &f.link, 1);
+        assert!(f.fake.drained.borrow().is_empty(), "1 has a connection to answer");
         let mark = f.fake.count();
         let b = f.connect(addr, true).await;
         assert_eq!(f.fake.handed(mark), [(2, local(&b))]);
-        // 1 answers: it does not become free again; the next connection waits for 2.
+        // 1 answers: it is reported drained, and does not become free again; the next
+        // connection waits for 2.
         f.answer(1, seq, true);
+        assert_eq!(*f.fake.drained.borrow(), [1]);
         let mark = f.fake.count();
         let c = f.connect(addr, false).await;
         assert!(f.fake.handed(mark).is_empty());

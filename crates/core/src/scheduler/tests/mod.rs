@@ -41,6 +41,8 @@ struct FakeLink {
     seqs: RefCell<HashMap<u32, u64>>,
     /// Workers whose channel is closed: sends to them fail.
     closed: RefCell<Vec<u32>>,
+    /// `Link::drained` reports, in order.
+    drained: RefCell<Vec<u32>>,
 }
 
 impl Link for FakeLink {
@@ -78,6 +80,9 @@ impl Link for FakeLink {
     }
     fn exact_pipe_mode(&self) -> bool {
         false
+    }
+    fn drained(&self, worker: u32) {
+        self.drained.borrow_mut().push(worker);
     }
 }
 
