@@ -167,7 +167,10 @@ fn a_drained_worker_gets_no_new_connection_but_keeps_the_handle_open() {
         let a = f.connect(addr, true).await;
         let (_, seq, _) = f.fake.newconns(start)[0];
         Scheduler::drain(&f.sched, &f.link, 1);
-        assert!(f.fake.drained.borrow().is_empty(), "1 has a connection to answer");
+        assert!(
+            f.fake.drained.borrow().is_empty(),
+            "1 has a connection to answer"
+        );
         let mark = f.fake.count();
         let b = f.connect(addr, true).await;
         assert_eq!(f.fake.handed(mark), [(2, local(&b))]);
