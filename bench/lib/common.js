@@ -29,9 +29,10 @@ function num(v, dflt) {
 
 const isWorker = require('node:cluster').isWorker;
 
-// The cluster module of the implementation under test (primary side only).
+// The cluster module of the implementation under test (primary side only). `node22-reuseport`
+// is Node's own cluster whose workers listen with `reusePort: true` (run on Node 22.12+).
 function loadCluster(impl) {
-  if (impl === 'node') return require('node:cluster');
+  if (impl === 'node' || impl === 'node22-reuseport') return require('node:cluster');
   if (impl === 'rust') {
     try {
       return require('rust-cluster'); // package self-reference, as a user of the repo would
@@ -40,7 +41,7 @@ function loadCluster(impl) {
       return require(path.join(__dirname, '..', '..'));
     }
   }
-  throw new Error(`--impl must be node or rust, got ${JSON.stringify(impl)}`);
+  throw new Error(`--impl must be node, rust or node22-reuseport, got ${JSON.stringify(impl)}`);
 }
 
 // Sets up a primary: argument parsing, the implementation, and a hard watchdog so that the
@@ -64,24 +65,29 @@ function trackHelper(child) {
   child.once('exit', () => helpers.delete(child));
 }
 
-function killAll(cluster) {
+// `workers`: the cluster's workers unless given (a disconnected worker has left that list).
+function killAll(cluster, workers = Object.values(cluster.workers || {})) {
   for (const c of helpers) {
     try { c.kill('SIGKILL'); } catch { /* gone */ }
   }
-  for (const w of Object.values(cluster.workers || {})) {
+  for (const w of workers) {
+    if (w.process.exitCode !== null || w.process.signalCode !== null) continue;
     try { w.process.kill('SIGKILL'); } catch { /* gone */ }
   }
 }
 
-// Prints the one JSON result line, then disconnects the workers and exits (bounded).
+// Prints the one JSON result line, then disconnects the workers and exits (bounded). A worker
+// still alive after its disconnect (one listening on a socket of its own, which disconnect does
+// not close) is killed.
 function finish(cluster, result) {
   process.stdout.write(JSON.stringify({ ok: true, ...result }) + '\n');
-  const hard = setTimeout(() => { killAll(cluster); process.exit(0); }, 3000);
+  const workers = Object.values(cluster.workers || {});
+  const hard = setTimeout(() => { killAll(cluster, workers); process.exit(0); }, 3000);
   hard.unref();
   try {
     cluster.disconnect(() => {
       // Give 'exit' a moment so no worker outlives the primary; then leave.
-      setTimeout(() => { killAll(cluster); process.exit(0); }, 50);
+      setTimeout(() => { killAll(cluster, workers); process.exit(0); }, 50);
     });
   } catch {
     killAll(cluster);
@@ -174,9 +180,15 @@ function procMemKiB(pid = process.pid) {
   return { rss: get('VmRSS'), hwm: get('VmHWM'), threads: Number((/^Threads:\s+(\d+)/m.exec(status) || [])[1]) };
 }
 
+// Pins this process, all its threads, to the CPUs `cpus` (a taskset list such as "1"); the
+// workers it forks and the threads it starts later inherit that.
+function pinSelf(cpus) {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpus), String(process.pid)], { stdio: 'ignore' });
+}
+
 function now() { return performance.now(); }
 
 module.exports = {
   parseArgs, num, isWorker, loadCluster, primary, finish, fail, killAll, trackHelper, waitFor, firstMessage,
-  procCpuMicros, procMemKiB, clockTicks, now, threadCpuMicros, threadCpuPer,
+  procCpuMicros, procMemKiB, clockTicks, now, threadCpuMicros, threadCpuPer, pinSelf,
 };
