@@ -8,6 +8,10 @@
 // --mode=window Prints {"phase":"ready"}, waits for a line "<start epoch ms>" on stdin, and from
 //               that moment opens connections for --window ms. Counts the replies that arrived
 //               inside the window; then waits (bounded) for the rest and prints the result.
+// --mode=open   Open loop: as window, but opens connections at a fixed --rate per second for
+//               --window ms whatever the server does (at most --max-inflight open at once), so a
+//               stalled server meets the same arrivals as a healthy one. Latency counts from each
+//               connection's scheduled start; the result has a timeline of --bucket ms buckets.
 const net = require('node:net');
 const readline = require('node:readline');
 const { parseArgs, num } = require('./common.js');
@@ -81,6 +85,58 @@ function firstLine() {
   });
 }
 
+// Open loop: `rate` connection starts per second from `start` (epoch ms) for `windowMs`.
+function openDrive(start, windowMs, rate, maxInflight, bucketMs) {
+  return new Promise((resolve) => {
+    const stats = { started: 0, ok: 0, failed: 0, skipped: 0, reasons: {} };
+    const lat = [];
+    const buckets = [];
+    const bucket = (at) => {
+      const i = Math.max(0, Math.floor((at - start) / bucketMs));
+      while (buckets.length <= i) buckets.push({ ok: 0, failed: 0, slowest_ms: 0 });
+      return buckets[i];
+    };
+    const total = Math.floor(windowMs * rate / 1000);
+    const t0 = performance.now() + (start - Date.now());
+    let inFlight = 0;
+    let due = 0; // connections whose scheduled start has passed (started or skipped)
+    let done = false;
+    const maybeDone = () => {
+      if (done || due < total || inFlight > 0) return;
+      done = true;
+      lat.sort((x, y) => x - y);
+      const q = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
+      resolve({ ...stats, latency_ms: { p50: q(0.5), p99: q(0.99), max: q(1) }, timeline: buckets });
+    };
+    const tick = () => {
+      const nowP = performance.now();
+      const target = Math.min(total, Math.floor((nowP - t0) * rate / 1000) + 1);
+      for (; due < target; due++) {
+        const scheduled = t0 + due * 1000 / rate;
+        if (inFlight >= maxInflight) { stats.skipped++; continue; }
+        inFlight++;
+        stats.started++;
+        oneConnection((ok, why) => {
+          inFlight--;
+          // From the scheduled start: a client that fell behind does not hide the wait.
+          const ms = performance.now() - scheduled;
+          const b = bucket(Date.now());
+          if (ms > b.slowest_ms) b.slowest_ms = Math.round(ms);
+          if (ok) { stats.ok++; b.ok++; lat.push(ms); } else {
+            stats.failed++;
+            b.failed++;
+            stats.reasons[why] = (stats.reasons[why] || 0) + 1;
+          }
+          maybeDone();
+        });
+      }
+      if (due < total) setTimeout(tick, Math.max(0, Math.min(1, t0 + due * 1000 / rate - performance.now())));
+      else maybeDone();
+    };
+    tick();
+  });
+}
+
 async function rateMode() {
   const warmup = num(a.warmup, 200);
   const count = num(a.count, 10000);
@@ -89,10 +145,13 @@ async function rateMode() {
   out({ phase: 'warm' });
   if (await firstLine() === null) process.exit(1);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const deadline = t0 + duration;
   const stats = await drive((s) => s.started < count && performance.now() < deadline);
   const elapsed = performance.now() - t0;
-  out({ phase: 'done', ...stats, elapsed_ms: elapsed, conns_per_s: stats.ok / (elapsed / 1000) });
+  const cpu = process.cpuUsage(cpu0);
+  out({ phase: 'done', ...stats, elapsed_ms: elapsed, conns_per_s: stats.ok / (elapsed / 1000),
+    cpu_us: cpu.user + cpu.system });
 }
 
 async function windowMode() {
@@ -114,11 +173,24 @@ async function windowMode() {
   out({ phase: 'done', ...stats, answered_in_window: inWindow, answered_after_window: afterWindow, window_ms: windowMs });
 }
 
+async function openMode() {
+  const windowMs = num(a.window, 3000);
+  const rate = num(a.rate, 1000);
+  out({ phase: 'ready' });
+  const line = await firstLine();
+  if (line === null) process.exit(1);
+  const start = Number(line);
+  await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now())));
+  const stats = await openDrive(start, windowMs, rate, num(a['max-inflight'], 2000), num(a.bucket, 100));
+  out({ phase: 'done', ...stats, window_ms: windowMs, rate });
+}
+
+const modes = { rate: rateMode, window: windowMode, open: openMode };
 const hard = setTimeout(() => { out({ phase: 'error', error: 'client hard timeout' }); process.exit(1); },
   num(a.hard, 60000));
 hard.unref();
 
-(a.mode === 'window' ? windowMode() : rateMode()).then(() => process.exit(0), (e) => {
+(modes[a.mode] || rateMode)().then(() => process.exit(0), (e) => {
   out({ phase: 'error', error: String(e && e.stack || e) });
   process.exit(1);
 });
