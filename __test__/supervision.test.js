@@ -39,6 +39,18 @@ describe('supervision', { concurrency: 2 }, () => {
     assert.deepStrictEqual(r.alive, []);
   });
 
+  it('reload under load with SCHED_REUSEPORT: the kernel stops choosing the old socket, what waits on it is handed on', async (t) => {
+    const r = await run('reload-load.js', [3, 2, 1500, 'reuseport']);
+    t.diagnostic(`answered ${r.report.ok}, keep-alive retries ${r.report.retried}, reloads took ${r.times.join('/')} ms`);
+    assert.strictEqual(r.error, undefined);
+    assert.deepStrictEqual(r.report.failures, []);
+    assert.strictEqual(r.report.failed, 0);
+    assert.ok(r.report.ok > 100, `only ${r.report.ok} answers`);
+    assert.strictEqual(Object.keys(r.report.byPid).length, 8);
+    assert.strictEqual(r.left, 0, 'shutdown() leaves no worker');
+    assert.deepStrictEqual(r.alive, []);
+  });
+
   for (const how of ['crash', 'hang']) {
     it(`a replacement that ${how === 'crash' ? 'exits first' : 'is never ready'} aborts the reload; the old workers stay`, async () => {
       const r = await run('reload-fail.js', [how]);
