@@ -7,10 +7,9 @@
 use std::mem::{size_of, MaybeUninit};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// `SO_ATTACH_REUSEPORT_CBPF` and `SO_DETACH_REUSEPORT_BPF` (asm-generic/socket.h; the values of
-/// x86-64 and arm64, the targets this package ships for).
+/// `SO_ATTACH_REUSEPORT_CBPF` (asm-generic/socket.h; the value of x86-64 and arm64, the targets
+/// this package ships for).
 const SO_ATTACH_REUSEPORT_CBPF: libc::c_int = 51;
-const SO_DETACH_REUSEPORT_BPF: libc::c_int = 68;
 
 /// The kernel's limit on a classic BPF program (BPF_MAXINSNS).
 const MAX_INSNS: usize = 4096;
@@ -79,26 +78,6 @@ pub fn attach(fd: BorrowedFd<'_>, prog: &[libc::sock_filter]) -> std::io::Result
             SO_ATTACH_REUSEPORT_CBPF,
             (&fprog as *const libc::sock_fprog).cast(),
             size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-/// Removes the group's program: the kernel picks among all its sockets again.
-pub fn detach(fd: BorrowedFd<'_>) -> std::io::Result<()> {
-    let unused: libc::c_int = 0;
-    // SAFETY: the option reads nothing; a valid int-sized buffer is passed all the same.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            SO_DETACH_REUSEPORT_BPF,
-            (&unused as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
     if r == 0 {

@@ -112,7 +112,7 @@ pub struct ReusePort {
     reuse_addr: bool,
     backlog: i32,
     group: Vec<Member>,
-    /// The targets of the program attached to the group (None: no program).
+    /// The targets of the program attached to the group (None: none attached yet).
     program: Option<Vec<u32>>,
     rescue: Rescue,
     /// Wakes the monitor when members change (TCP only).
@@ -310,24 +310,20 @@ impl ReusePort {
         if targets.is_empty() {
             targets = pick(&|m| !matches!(m.state, State::Leaving { .. }));
         }
+        // Until a socket first leaves the kernel's choice no program is needed; after that one
+        // stays attached (choosing among all sockets when all are back), which needs nothing of
+        // the kernel beyond SO_ATTACH_REUSEPORT_CBPF.
         let everyone = targets.len() == self.group.len();
-        let wanted = (!everyone && !targets.is_empty()).then_some(targets);
-        if wanted == self.program {
+        if (everyone && self.program.is_none()) || self.program.as_ref() == Some(&targets) {
             return;
         }
-        let Some(first) = self.group.first() else {
-            self.program = None;
+        let (Some(first), Some(prog)) = (self.group.first(), bpf::select_program(&targets)) else {
             return;
         };
-        let fd = first.fd.as_fd();
-        let applied = match wanted.as_deref().and_then(bpf::select_program) {
-            Some(prog) => bpf::attach(fd, &prog).is_ok(),
-            None => self.program.is_none() || bpf::detach(fd).is_ok(),
-        };
-        // When the kernel refused, the program it has stays (none, at worst): the queues of the
-        // sockets left out are still taken by the monitor.
-        if applied {
-            self.program = wanted.filter(|t| bpf::select_program(t).is_some());
+        // When the kernel refuses, the program it has stays: the queues of the sockets it should
+        // leave out are still taken by the monitor.
+        if bpf::attach(first.fd.as_fd(), &prog).is_ok() {
+            self.program = Some(targets);
         }
     }
 }
