@@ -129,6 +129,8 @@ describe('supervision', { concurrency: 2 }, () => {
     assert.match(r.memoryLimit, /^TypeError ERR_INVALID_ARG_TYPE: The "options.memoryLimit" property must be of type number/);
     assert.match(r.memoryLimitFraction, /^RangeError ERR_OUT_OF_RANGE: .*It must be an integer/);
     assert.match(r.reloadSettings, /^RangeError ERR_OUT_OF_RANGE: .*"options.reload.concurrency"/);
+    assert.match(r.rescueAfter, /^TypeError ERR_INVALID_ARG_TYPE: The "options.rescueAfter" property must be of type number/);
+    assert.match(r.rescueAfterNegative, /^RangeError ERR_OUT_OF_RANGE: .*"options.rescueAfter"/);
     assert.strictEqual(r.settingsUntouched, true, 'a refused setupPrimary() keeps nothing');
     assert.match(r.reloadOptions, /^TypeError ERR_INVALID_ARG_TYPE: The "options" argument must be of type object/);
     assert.match(r.concurrency, /^RangeError ERR_OUT_OF_RANGE: .*"options.concurrency"/);
