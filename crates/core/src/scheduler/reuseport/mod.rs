@@ -110,7 +110,6 @@ pub struct ReusePort {
     addr: SocketAddr,
     v6only: bool,
     reuse_addr: bool,
-    backlog: i32,
     group: Vec<Member>,
     /// The targets of the program attached to the group (None: none attached yet).
     program: Option<Vec<u32>>,
@@ -172,7 +171,6 @@ impl ReusePort {
             addr,
             v6only: listen::v6only(&fd),
             reuse_addr: !udp || q.flags & 4 != 0,
-            backlog: q.backlog,
             group: Vec::new(),
             program: None,
             rescue,
@@ -192,7 +190,7 @@ impl ReusePort {
         };
         let fd = listen::bind_reuseport(self.addr, ty, self.v6only, self.reuse_addr)?;
         if !self.udp {
-            listen::listen(&fd, q.backlog.max(self.backlog))?;
+            listen::listen(&fd, q.backlog)?;
         }
         self.push(worker, fd);
         Ok(())
