@@ -23,7 +23,8 @@
 // __test__/types checks this.
 //
 // rust-cluster's own members (cluster.reload(), cluster.shutdown(),
-// worker.stats(), the 'respawn', 'respawnLimit' and 'memoryLimit' events) are
+// cluster.SCHED_REUSEPORT, worker.stats(), the 'respawn', 'respawnLimit' and
+// 'memoryLimit' events) are
 // declared by augmenting the Cluster and Worker interfaces of 'cluster', so that
 // its object keeps node:cluster's type. In a project that installs
 // rust-cluster they therefore appear on node:cluster's types too; only
@@ -119,6 +120,13 @@ declare module 'rust-cluster' {
         memoryLimit?: number | undefined;
         /** Defaults for `cluster.reload()`, `cluster.shutdown()` and memory-limit replacements. */
         reload?: ReloadOptions | undefined;
+        /**
+         * Under `SCHED_REUSEPORT`: how long (ms) connections may wait on a worker's socket while
+         * the worker accepts none of them, before the engine hands them to the other workers and
+         * leaves that socket out of the kernel's choice for 5 times as long. 0 turns it off (a
+         * departed worker's connections are handed on all the same). Default: 40.
+         */
+        rescueAfter?: number | undefined;
     }
 
 }
@@ -136,6 +144,14 @@ declare module 'cluster' {
     }
 
     interface Cluster {
+        /**
+         * rust-cluster: the scheduling policy (3) with one SO_REUSEPORT socket per worker: the
+         * kernel spreads connections over the workers, and the engine hands on what waits on the
+         * socket of a worker that left or stopped accepting. Set `cluster.schedulingPolicy` to
+         * it (or `NODE_CLUSTER_SCHED_POLICY=reuseport`) before the first `fork()`. Unix-socket
+         * servers and `listen({ fd })` keep round-robin.
+         */
+        readonly SCHED_REUSEPORT: number;
         /**
          * rust-cluster: replaces every live worker, `concurrency` at a time: a replacement is
          * forked with the same env, and once it is ready the old worker gets no new connection,

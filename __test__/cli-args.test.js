@@ -26,11 +26,11 @@ test('sizes, timeouts and the script arguments after --', () => {
   assert.strictEqual(size('4096'), 4096);
   assert.throws(() => size('lots'), /--max-memory|takes a size/);
   const opts = parseCommandLine(['run', 'server.mjs', '--max-memory', '256M', '--respawn', '--shutdown-timeout', '500',
-    '--ready', 'message', '--metrics', '9100', '--', '--port', '80', 'x']);
+    '--ready', 'message', '--metrics', '9100', '--policy', 'reuseport', '--', '--port', '80', 'x']);
   assert.deepStrictEqual(opts, {
     command: 'run', script: 'server.mjs', scriptArgs: ['--port', '80', 'x'], instances: 1, name: 'server',
     maxMemory: 256 * 1024 ** 2, respawn: true, shutdownTimeout: 500, readiness: 'message', logFormat: 'text',
-    metrics: '9100',
+    metrics: '9100', policy: 'reuseport',
   });
 });
 
@@ -51,6 +51,7 @@ test('errors are one line with the exit code a shell expects', () => {
   assert.match(err(['run', 'a.js', '--ready', 'soon'])[1], /--ready takes "message"/);
   assert.match(err(['run', 'a.js', '--metrics', 'x:y'])[1], /--metrics takes \[HOST:\]PORT/);
   assert.match(err(['run', 'a.js', '--name', 'a b'])[1], /--name may hold/);
+  assert.match(err(['run', 'a.js', '--policy', 'kernel'])[1], /--policy takes rr, none or reuseport, not "kernel"/);
   assert.match(err(['scale', 'api'])[1], /rust-cluster scale NAME N/);
   assert.match(err(['reload', 'api', '--json'])[1], /--json and --watch go with status/);
   assert.deepStrictEqual(parseCommandLine(['status', '--json', '--watch']), {

@@ -10,7 +10,7 @@ const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn, execFile } = require('node:child_process');
+const { spawn, execFile, execFileSync } = require('node:child_process');
 const parsePrometheus = require('parse-prometheus-text-format');
 const { startLoad } = require('./helpers/load');
 
@@ -144,25 +144,30 @@ describe('rust-cluster CLI', { concurrency: 2 }, () => {
     assert.strictEqual((await p.exited).code, 0);
   });
 
-  it('SIGHUP reloads under load with no failed request; status counts the restarts', async (t) => {
-    const port = await freePort();
-    const p = start(['run', APP, '-i', '2', '--name', 'hup', '--shutdown-timeout', '1500'], { PORT: String(port) });
-    await until('listening', async () => (await listeningCount('hup')) === 2);
-    const load = startLoad({ port, fresh: 3, keepAlive: 3 });
-    for (let i = 1; i <= 2; i++) {
-      p.child.kill('SIGHUP');
-      await until(`reload ${i}`, async () => {
-        const s = await status('hup');
-        return s && s.workers.length === 2 && s.workers.every((w) => w.restarts === i && w.state === 'listening');
-      }, 30000);
-    }
-    const report = await load.stop();
-    t.diagnostic(`answered ${report.ok}, keep-alive retries ${report.retried}`);
-    assert.strictEqual(report.failed, 0, JSON.stringify(report.failures));
-    assert.strictEqual(Object.keys(report.byPid).length, 6);
-    p.child.kill('SIGTERM');
-    assert.strictEqual((await p.exited).code, 0);
-  });
+  for (const policy of ['rr', 'reuseport']) {
+    it(`SIGHUP reloads under load with no failed request; status counts the restarts (--policy ${policy})`, async (t) => {
+      const port = await freePort();
+      const name = `hup-${policy}`;
+      const p = start(['run', APP, '-i', '2', '--name', name, '--shutdown-timeout', '1500', '--policy', policy], { PORT: String(port) });
+      await until('listening', async () => (await listeningCount(name)) === 2);
+      const sockets = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim().split('\n').length;
+      assert.strictEqual(sockets, policy === 'reuseport' ? 2 : 1, 'listening sockets on the port');
+      const load = startLoad({ port, fresh: 3, keepAlive: 3 });
+      for (let i = 1; i <= 2; i++) {
+        p.child.kill('SIGHUP');
+        await until(`reload ${i}`, async () => {
+          const s = await status(name);
+          return s && s.workers.length === 2 && s.workers.every((w) => w.restarts === i && w.state === 'listening');
+        }, 30000);
+      }
+      const report = await load.stop();
+      t.diagnostic(`answered ${report.ok}, keep-alive retries ${report.retried}`);
+      assert.strictEqual(report.failed, 0, JSON.stringify(report.failures));
+      assert.strictEqual(Object.keys(report.byPid).length, 6);
+      p.child.kill('SIGTERM');
+      assert.strictEqual((await p.exited).code, 0);
+    });
+  }
 
   it('status, reload (worker by worker), scale and stop from another shell', async () => {
     const port = await freePort();

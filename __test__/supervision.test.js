@@ -39,6 +39,18 @@ describe('supervision', { concurrency: 2 }, () => {
     assert.deepStrictEqual(r.alive, []);
   });
 
+  it('reload under load with SCHED_REUSEPORT: the kernel stops choosing the old socket, what waits on it is handed on', async (t) => {
+    const r = await run('reload-load.js', [3, 2, 1500, 'reuseport']);
+    t.diagnostic(`answered ${r.report.ok}, keep-alive retries ${r.report.retried}, reloads took ${r.times.join('/')} ms`);
+    assert.strictEqual(r.error, undefined);
+    assert.deepStrictEqual(r.report.failures, []);
+    assert.strictEqual(r.report.failed, 0);
+    assert.ok(r.report.ok > 100, `only ${r.report.ok} answers`);
+    assert.strictEqual(Object.keys(r.report.byPid).length, 8);
+    assert.strictEqual(r.left, 0, 'shutdown() leaves no worker');
+    assert.deepStrictEqual(r.alive, []);
+  });
+
   for (const how of ['crash', 'hang']) {
     it(`a replacement that ${how === 'crash' ? 'exits first' : 'is never ready'} aborts the reload; the old workers stay`, async () => {
       const r = await run('reload-fail.js', [how]);
@@ -117,6 +129,8 @@ describe('supervision', { concurrency: 2 }, () => {
     assert.match(r.memoryLimit, /^TypeError ERR_INVALID_ARG_TYPE: The "options.memoryLimit" property must be of type number/);
     assert.match(r.memoryLimitFraction, /^RangeError ERR_OUT_OF_RANGE: .*It must be an integer/);
     assert.match(r.reloadSettings, /^RangeError ERR_OUT_OF_RANGE: .*"options.reload.concurrency"/);
+    assert.match(r.rescueAfter, /^TypeError ERR_INVALID_ARG_TYPE: The "options.rescueAfter" property must be of type number/);
+    assert.match(r.rescueAfterNegative, /^RangeError ERR_OUT_OF_RANGE: .*"options.rescueAfter"/);
     assert.strictEqual(r.settingsUntouched, true, 'a refused setupPrimary() keeps nothing');
     assert.match(r.reloadOptions, /^TypeError ERR_INVALID_ARG_TYPE: The "options" argument must be of type object/);
     assert.match(r.concurrency, /^RangeError ERR_OUT_OF_RANGE: .*"options.concurrency"/);

@@ -17,6 +17,8 @@ const native = require('./native.js');
 
 const SCHED_NONE = 1;
 const SCHED_RR = 2;
+// rust-cluster's own: one SO_REUSEPORT socket per worker (docs/reuseport.md).
+const SCHED_REUSEPORT = 3;
 
 const cluster = new EventEmitter();
 const intercom = new EventEmitter();
@@ -37,7 +39,8 @@ cluster.SCHED_NONE = SCHED_NONE;
 cluster.SCHED_RR = SCHED_RR;
 
 {
-  const fromEnv = { __proto__: null, none: SCHED_NONE, rr: SCHED_RR }[process.env.NODE_CLUSTER_SCHED_POLICY];
+  const fromEnv = { __proto__: null, none: SCHED_NONE, rr: SCHED_RR, reuseport: SCHED_REUSEPORT }[
+    process.env.NODE_CLUSTER_SCHED_POLICY];
   cluster.schedulingPolicy = fromEnv === undefined ? SCHED_RR : fromEnv;
 }
 
@@ -75,16 +78,19 @@ cluster.setupPrimary = function setupPrimary(options) {
     settings.execArgv = [...settings.execArgv, '--logfile=v8-%p.log'];
   }
   cluster.settings = settings;
-  if (settings.memoryLimit !== undefined || engine !== null) supervisor.applySettings(settings);
+  if (settings.memoryLimit !== undefined || settings.rescueAfter !== undefined || engine !== null) {
+    supervisor.applySettings(settings);
+  }
   if (initialized === true) {
     process.nextTick(() => cluster.emit('setup', settings));
     return;
   }
   initialized = true;
   frozenPolicy = cluster.schedulingPolicy; // frozen from here on, as in Node
-  // Anything but round-robin shares handles, also a bad policy whose error a program caught.
-  getEngine().setRoundRobin(frozenPolicy === SCHED_RR);
-  if (frozenPolicy !== SCHED_NONE && frozenPolicy !== SCHED_RR) {
+  // Anything but round-robin and reuseport shares handles, also a bad policy whose error a
+  // program caught.
+  getEngine().setPolicy(frozenPolicy === SCHED_RR || frozenPolicy === SCHED_REUSEPORT ? frozenPolicy : SCHED_NONE);
+  if (frozenPolicy !== SCHED_NONE && frozenPolicy !== SCHED_RR && frozenPolicy !== SCHED_REUSEPORT) {
     throw errors.internalAssertion(`Bad cluster.schedulingPolicy: ${frozenPolicy}`);
   }
   process.nextTick(() => cluster.emit('setup', settings));
@@ -219,6 +225,8 @@ supervisor.init({ cluster, getEngine });
 const hidden = (target, name, value) => Object.defineProperty(target, name, {
   value, writable: true, configurable: true, enumerable: false,
 });
+// Not enumerable, like the other extensions: Object.keys(cluster) stays Node's.
+hidden(cluster, 'SCHED_REUSEPORT', SCHED_REUSEPORT);
 hidden(cluster, 'reload', function reload(options) { return supervisor.reload(options); });
 hidden(cluster, 'shutdown', function shutdown(options) { return supervisor.shutdown(options); });
 hidden(Worker.prototype, 'stats', function stats() { return supervisor.stats(this); });

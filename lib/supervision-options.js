@@ -67,12 +67,22 @@ function memoryLimitOption(value) {
   return integer('options.memoryLimit', value, 0, Number.MAX_SAFE_INTEGER);
 }
 
+// setupPrimary({ rescueAfter }): SCHED_REUSEPORT's rescue window in ms; 0 turns it off.
+const RESCUE_AFTER_DEFAULT = 40;
+function rescueAfterOption(value) {
+  if (value === undefined) return RESCUE_AFTER_DEFAULT;
+  return integer('options.rescueAfter', value, 0);
+}
+
 // Checks what setupPrimary() was given of the supervision options before any of it is kept.
 function checkSettings(options) {
   if (!isPlainObject(options)) return;
   if (options.reload !== undefined) reloadOptions('options.reload', options.reload, undefined);
   respawnOptions(options.respawn);
   memoryLimitOption(options.memoryLimit);
+  rescueAfterOption(options.rescueAfter);
 }
 
-module.exports = { reloadOptions, respawnOptions, memoryLimitOption, checkSettings, RESPAWN_DEFAULTS };
+module.exports = {
+  reloadOptions, respawnOptions, memoryLimitOption, rescueAfterOption, checkSettings, RESPAWN_DEFAULTS,
+};

@@ -265,6 +265,7 @@ function stats(worker) {
 // setupPrimary() applies what it was given (already checked by options.checkSettings).
 function applySettings(settings) {
   getEngine().setMemoryLimit(options.memoryLimitOption(settings.memoryLimit));
+  getEngine().setRescueWindow(options.rescueAfterOption(settings.rescueAfter));
 }
 
 // For the CLI (lib/cli): the env a worker was forked with, and retiring one worker (scale down).

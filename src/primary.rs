@@ -209,14 +209,22 @@ impl Engine {
         self.cluster.set_exact_pipe_mode(exact)
     }
 
-    /// Round-robin distribution (SCHED_RR), or shared handles (SCHED_NONE).
+    /// The scheduling policy by its `cluster.SCHED_*` number: 2 round-robin, 3 one SO_REUSEPORT
+    /// socket per worker; anything else shares handles (SCHED_NONE).
     #[napi(catch_unwind)]
-    pub fn set_round_robin(&self, round_robin: bool) {
-        self.cluster.set_policy(if round_robin {
-            Policy::RoundRobin
-        } else {
-            Policy::None
+    pub fn set_policy(&self, policy: u32) {
+        self.cluster.set_policy(match policy {
+            2 => Policy::RoundRobin,
+            3 => Policy::ReusePort,
+            _ => Policy::None,
         })
+    }
+
+    /// SCHED_REUSEPORT's rescue window in milliseconds (0: never rescue a stuck worker's queue).
+    #[napi(catch_unwind)]
+    pub fn set_rescue_window(&self, ms: u32) {
+        self.cluster
+            .set_rescue_window((ms > 0).then(|| std::time::Duration::from_millis(u64::from(ms))))
     }
 
     /// Keeps the Node event loop alive (while workers live) or lets it exit.

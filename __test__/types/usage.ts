@@ -489,3 +489,15 @@ if (cluster.isPrimary) {
     // @ts-expect-error respawn is a boolean or options
     cluster.setupPrimary({ respawn: 'yes' });
 }
+
+// SCHED_REUSEPORT and its rescue window (opt-in; see docs/reuseport.md).
+if (cluster.isPrimary) {
+    cluster.schedulingPolicy = cluster.SCHED_REUSEPORT;
+    cluster.setupPrimary({ rescueAfter: 40 });
+    const policy: number = cluster.SCHED_REUSEPORT;
+    void policy;
+    // @ts-expect-error SCHED_REUSEPORT is read-only, as @types/node declares SCHED_RR
+    cluster.SCHED_REUSEPORT = 4;
+    // @ts-expect-error rescueAfter is a number of ms
+    cluster.setupPrimary({ rescueAfter: '40ms' });
+}

@@ -15,7 +15,7 @@ class CliError extends Error {
 const USAGE = `usage:
   rust-cluster run <script> [-i N|max|-1] [--name NAME] [--max-memory SIZE] [--respawn]
                    [--shutdown-timeout MS] [--ready message] [--metrics [HOST:]PORT]
-                   [--log-format text|json] [-- script args]
+                   [--policy rr|none|reuseport] [--log-format text|json] [-- script args]
   rust-cluster status [NAME] [--json] [--watch]
   rust-cluster reload [NAME]
   rust-cluster scale NAME N
@@ -89,6 +89,7 @@ function parseRun(rest) {
     ready: { type: 'string' },
     'log-format': { type: 'string' },
     metrics: { type: 'string' },
+    policy: { type: 'string' },
   });
   if (positionals.length === 0) throw new CliError(`rust-cluster run: which script? ${USAGE.split('\n')[1].trim()}`);
   if (positionals.length > 1) {
@@ -107,6 +108,9 @@ function parseRun(rest) {
     throw new CliError(`rust-cluster: --name may hold letters, digits, '.', '_' and '-', not "${name}"`);
   }
   if (values.metrics !== undefined) parseAddress(values.metrics);
+  if (values.policy !== undefined && !['rr', 'none', 'reuseport'].includes(values.policy)) {
+    throw new CliError(`rust-cluster: --policy takes rr, none or reuseport, not "${values.policy}"`);
+  }
   const instances = instanceCount(values.instances);
   if (instances < 1) throw new CliError('rust-cluster: -i must give at least one worker');
   return {
@@ -121,6 +125,7 @@ function parseRun(rest) {
     readiness: values.ready === 'message' ? 'message' : 'listening',
     logFormat,
     metrics: values.metrics,
+    policy: values.policy,
   };
 }
 

@@ -84,7 +84,8 @@ function start({ cluster, name, script, address, isReady, restartsOf, instanceOf
       rows.map((r) => [labels(r), r.s.rss]));
     family(out, 'rust_cluster_worker_uptime_seconds', 'gauge', 'Time since the worker was forked.',
       rows.map((r) => [labels(r), r.s.uptime / 1000]));
-    family(out, 'rust_cluster_worker_connections_total', 'counter', 'Connections handed to the worker by round-robin.',
+    family(out, 'rust_cluster_worker_connections_total', 'counter',
+      'Connections the engine handed to the worker (round-robin, or rescued under SCHED_REUSEPORT).',
       rows.map((r) => [labels(r), r.s.connections]));
     family(out, 'rust_cluster_worker_restarts_total', 'counter', 'Replacements of the instance (respawn, reload).',
       rows.map((r) => [{ name, instance: instanceOf(r.w) }, restartsOf(r.w)]));

@@ -93,6 +93,11 @@ async function run(opts) {
   const listenFds = systemd.takeListenFds();
   const sd = systemd.notifier();
 
+  // --policy; without it NODE_CLUSTER_SCHED_POLICY decides, as for any cluster program.
+  if (opts.policy !== undefined) {
+    const policies = { rr: cluster.SCHED_RR, none: cluster.SCHED_NONE, reuseport: cluster.SCHED_REUSEPORT };
+    cluster.schedulingPolicy = policies[opts.policy];
+  }
   cluster.setupPrimary({
     exec: script,
     args: opts.scriptArgs,

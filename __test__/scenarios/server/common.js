@@ -94,7 +94,26 @@ function listenBacklog(port, address) {
   const rows = out.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/))
     .filter((f) => names.includes(f[3].slice(0, f[3].lastIndexOf(':'))))
     .map((f) => Number(f[2]));
-  return rows.length === 1 ? rows[0] : rows;
+  // SCHED_REUSEPORT has one socket per worker, all with the same backlog.
+  const distinct = [...new Set(rows)];
+  return distinct.length === 1 ? distinct[0] : rows;
+}
+
+// The scheduling policy a scenario's <policy> argument asks for, set before the first fork:
+//   rr (the default: nothing set) | none | reuseport | env (NODE_CLUSTER_SCHED_POLICY decides).
+// 'reuseport' is rust-cluster's SCHED_REUSEPORT, whose oracle is Node's round-robin (the default,
+// under which a program that never heard of SCHED_REUSEPORT runs): the scenario then reports as
+// '<by policy>' what differs by design (who holds the listening socket), which
+// __test__/reuseport.test.js checks on its own.
+function applyPolicy(cluster, policy) {
+  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
+  if (policy === 'reuseport') cluster.schedulingPolicy = cluster.SCHED_REUSEPORT ?? cluster.SCHED_RR;
+  return policy === 'reuseport' ? 'reuseport, or rr where there is none' : cluster.schedulingPolicy;
+}
+
+// `value`, or '<by policy>' under 'reuseport' (see applyPolicy).
+function byPolicy(policy, value) {
+  return policy === 'reuseport' ? '<by policy>' : value;
 }
 
 // ---------------------------------------------------------------- servers
@@ -263,6 +282,7 @@ async function until(pred, ms = 2000, step = 10) {
 }
 
 module.exports = {
-  PROTOS, guard, holds, listenBacklog, makeServer, request, probeConnect, errFields, sleep, freePort, until,
+  PROTOS, applyPolicy, byPolicy, guard, holds, listenBacklog, makeServer, request, probeConnect, errFields, sleep,
+  freePort, until,
   ownSocketInodes,
 };

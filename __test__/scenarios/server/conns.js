@@ -12,14 +12,13 @@
 // policy; then W2 is forked.
 const net = require('node:net');
 const { cluster, obs, safety, snap } = require('../../helpers/observe');
-const { request, sleep } = require('./common');
+const { applyPolicy, request, sleep } = require('./common');
 
 const [mode, policy = 'rr'] = process.argv.slice(2);
 safety(20000);
 
 if (cluster.isPrimary) {
-  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
-  obs('policy', { schedulingPolicy: cluster.schedulingPolicy });
+  obs('policy', { schedulingPolicy: applyPolicy(cluster, policy) });
   const inbox = new Map();
   const nextMsg = (w) => new Promise((resolve) => inbox.set(w.id, resolve));
   const fork = () => {

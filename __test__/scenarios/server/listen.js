@@ -2,7 +2,7 @@
 // listen()/bind() variants and errors in one worker (docs/PROTOCOL.md §4.3-4.9,
 // §7.4, §7.6).
 //   argv: <policy> <heldPort>
-//   policy:   rr | none | env (as in server/share.js)
+//   policy:   rr | none | reuseport | env (as in server/share.js)
 //   heldPort: a TCP port that another process (the test) keeps listening on
 // The worker runs the steps one after another and keeps every server open,
 // so later steps see the earlier ones. For each step it records the outcome
@@ -13,14 +13,13 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety } = require('../../helpers/observe');
-const { holds, listenBacklog, probeConnect, errFields, freePort } = require('./common');
+const { applyPolicy, byPolicy, holds, listenBacklog, probeConnect, errFields, freePort } = require('./common');
 
 const [policy = 'rr', heldArg] = process.argv.slice(2);
 safety(20000);
 
 if (cluster.isPrimary) {
-  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
-  obs('policy', { schedulingPolicy: cluster.schedulingPolicy });
+  obs('policy', { schedulingPolicy: applyPolicy(cluster, policy) });
   cluster.on('listening', (w, addr) => obs('C.listening', { id: w.id, state: w.state, addr }));
   cluster.on('exit', (w, code, signal) => obs('C.exit', { code, signal, ead: w.exitedAfterDisconnect }));
   Promise.all([freePort(), freePort()]).then(([free, freeUdp]) => {
@@ -56,7 +55,7 @@ if (cluster.isPrimary) {
       server.once('listening', async () => {
         const addr = server.address();
         ports[name] = addr.port;
-        const out = { name, addr, holds: holds('tcp', addr.port, 'self', addr.address) };
+        const out = { name, addr, holds: /exclusive/.test(name) ? holds('tcp', addr.port, 'self', addr.address) : byPolicy(policy, holds('tcp', addr.port, 'self', addr.address)) };
         if (families) out.connect = { v4: await probeConnect(addr.port, '127.0.0.1', token), v6: await probeConnect(addr.port, '::1', token) };
         if (backlog) out.backlog = listenBacklog(addr.port, addr.address);
         resolve(out);

@@ -8,13 +8,13 @@
 //   argv: <policy> (rr | none)
 const net = require('node:net');
 const { cluster, obs, safety } = require('../../helpers/observe');
-const { request } = require('./common');
+const { applyPolicy, request } = require('./common');
 
 const [policy = 'rr'] = process.argv.slice(2);
 safety(20000);
 
 if (cluster.isPrimary) {
-  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
+  applyPolicy(cluster, policy);
   const inbox = new Map();
   const ask = (w, cmd) => new Promise((resolve) => { inbox.set(w.id, resolve); w.send(cmd); });
   const w1 = cluster.fork();

@@ -4,8 +4,9 @@
 //   proto:  http | tcp | tls | udp | udp6 | pipe-abs | pipe-rel | pipe-long | pipe-r | pipe-w | pipe-rw
 //           (pipe-r/-w/-rw: absolute path with readableAll/writableAll;
 //           pipe-long: relative path whose absolute form exceeds sun_path)
-//   policy: rr (default) | none (cluster.schedulingPolicy before the first
-//           fork) | env (whatever NODE_CLUSTER_SCHED_POLICY says)
+//   policy: rr (default) | none | reuseport (cluster.schedulingPolicy before
+//           the first fork) | env (whatever NODE_CLUSTER_SCHED_POLICY says);
+//           see common.js applyPolicy
 // The primary waits for every worker to listen, checks that they share one
 // port, makes sequential requests (every worker answers some of them under
 // round robin), adds up what the workers counted, then closes the servers
@@ -16,7 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { cluster, obs } = require('../../helpers/observe');
-const { guard, holds, makeServer, request, errFields, listenBacklog } = require('./common');
+const { applyPolicy, byPolicy, guard, holds, makeServer, request, errFields, listenBacklog } = require('./common');
 
 const [protoArg, nArg, policy = 'rr'] = process.argv.slice(2);
 const n = Number(nArg);
@@ -28,10 +29,10 @@ const progress = { step: 'start' };
 guard(20000, progress);
 
 if (cluster.isPrimary) {
-  if (policy === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
+  const policyName = applyPolicy(cluster, policy);
   process.umask(0o077); // so that readableAll and writableAll show in the socket file's mode
-  obs('policy', { schedulingPolicy: cluster.schedulingPolicy });
-  const rr = cluster.schedulingPolicy === cluster.SCHED_RR;
+  obs('policy', { schedulingPolicy: policyName });
+  const rr = policy !== 'reuseport' && cluster.schedulingPolicy === cluster.SCHED_RR;
 
   const env = {};
   let sockAbs;
@@ -153,7 +154,7 @@ if (cluster.isPrimary) {
   const onListening = () => {
     const addr = server.address();
     const port = isPipe ? undefined : addr.port;
-    obs('listening', { addr, holds: holds(kind, isPipe ? path.resolve(process.env.RC_SOCK) : port, 'self', isPipe ? undefined : addr.address) });
+    obs('listening', { addr, holds: byPolicy(policy, holds(kind, isPipe ? path.resolve(process.env.RC_SOCK) : port, 'self', isPipe ? undefined : addr.address)) });
     const msg = { ready: true, port, address: isPipe ? undefined : addr.address };
     if (proto === 'tls') msg.ticketKeys = crypto.createHash('sha256').update(server.getTicketKeys()).digest('hex');
     process.send(msg);

@@ -5,13 +5,14 @@
 // keep-alive load leaves only at shutdownTimeout's SIGKILL: a keep-alive request it was
 // serving then fails on a reused socket and is retried once (counted). Prints one JSON line:
 // the load report, the workers' pids before and after, each reload's duration.
-//   node supervision/reload-load.js [reloads] [workers] [shutdownTimeout ms]
+//   node supervision/reload-load.js [reloads] [workers] [shutdownTimeout ms] [rr|reuseport]
 const { cluster, freePort, forkApps } = require('./common');
 const { startLoad } = require('../../helpers/load');
 
 const reloads = Number(process.argv[2] || 3);
 const count = Number(process.argv[3] || 2);
 const shutdownTimeout = Number(process.argv[4] || 10000);
+if (process.argv[5] === 'reuseport') cluster.schedulingPolicy = cluster.SCHED_REUSEPORT;
 setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(2); }, 90000).unref();
 
 (async () => {

@@ -2,7 +2,8 @@
 //! channel and its protocol, worker state, and server sharing), with no dependency on N-API.
 //!
 //! `unsafe` code lives only in `ipc::fdpass`, `process::after_fork` (fork and the child's side up
-//! to exec) and `process::child` (`pidfd_open`); everything else is checked by the crate-level
+//! to exec), `process::child` (`pidfd_open`) and `scheduler::reuseport::bpf` (a reuseport
+//! group's BPF program, a listener's TCP_INFO); everything else is checked by the crate-level
 //! lint below.
 #![deny(unsafe_code)]
 #![warn(unsafe_op_in_unsafe_fn)]

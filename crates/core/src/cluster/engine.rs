@@ -43,6 +43,8 @@ pub(super) enum Command {
         id: u32,
     },
     SetPolicy(Policy),
+    /// SCHED_REUSEPORT's rescue window (`Cluster::set_rescue_window`).
+    SetRescue(Option<std::time::Duration>),
     /// Listening sockets inherited from systemd (`Cluster::inherit_listeners`).
     Inherit {
         fds: Vec<i32>,

@@ -283,6 +283,12 @@ impl Cluster {
         let _ = self.shared.cmd.send(Command::SetPolicy(p));
     }
 
+    /// SCHED_REUSEPORT's rescue window: how long a worker's socket may hold connections it does
+    /// not accept before the engine hands them to the others (None: never).
+    pub fn set_rescue_window(&self, window: Option<std::time::Duration>) {
+        let _ = self.shared.cmd.send(Command::SetRescue(window));
+    }
+
     /// Every event waiting, oldest first; the host calls it when woken. The messages now belong
     /// to the host, so the workers' readers may go on. Consecutive runs of one worker (from
     /// separate reads) are joined here when the later one is at most `JOIN_MAX` bytes: that

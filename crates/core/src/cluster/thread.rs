@@ -46,6 +46,7 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
                 Scheduler::remove_worker(&core.sched, &link, id);
             }
             Command::SetPolicy(p) => core.sched.borrow_mut().set_policy(p),
+            Command::SetRescue(w) => core.sched.borrow_mut().set_rescue(w),
             Command::Inherit { fds } => core.sched.borrow_mut().set_inherited(&fds),
             Command::Drain { id, done } => {
                 Scheduler::drain(&core.sched, &link, id);

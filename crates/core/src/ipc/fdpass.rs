@@ -122,6 +122,17 @@ pub fn register_writable(fd: BorrowedFd<'_>) -> io::Result<AsyncFd<OwnedFd>> {
     register_with(dup, Interest::WRITABLE)
 }
 
+/// Registers a shared descriptor for readiness to read, for as long as the result lives (the
+/// primary's copy of a worker's listening socket, watched while nothing else is).
+pub fn register_shared(
+    fd: std::sync::Arc<OwnedFd>,
+) -> io::Result<AsyncFd<std::sync::Arc<OwnedFd>>> {
+    // SAFETY: the Arc keeps its descriptor open at least until the AsyncFd drops its clone, and
+    // `as_raw_fd` always returns that same number, which is what `register_with_interest`
+    // requires.
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(|e| e.into_parts().1)
+}
+
 fn register_with(fd: OwnedFd, interest: Interest) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: `OwnedFd` owns an open descriptor, keeps it open until the AsyncFd drops it, and
     // its `as_raw_fd` always returns that same number, which is what `register_with_interest`

@@ -94,6 +94,43 @@ pub fn tcp_bind(
     }
 }
 
+/// Lets later sockets bind the same address as `fd` and join its SO_REUSEPORT group. Set after
+/// `fd` was bound without it, so that the bind met any other socket on the address as a plain
+/// bind would (EADDRINUSE even against another program's reuseport group).
+pub fn join_reuseport(fd: &OwnedFd) -> Result<(), Errno> {
+    socket::setsockopt(fd, sockopt::ReusePort, &true).map_err(e)
+}
+
+/// A socket of type `ty` bound to `addr` with SO_REUSEPORT: a further member of the group a
+/// first socket on `addr` started (`join_reuseport`). `v6only` and `reuse_addr` as the first.
+pub fn bind_reuseport(
+    addr: SocketAddr,
+    ty: SockType,
+    v6only: bool,
+    reuse_addr: bool,
+) -> Result<OwnedFd, Errno> {
+    let family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = new_socket(family, ty)?;
+    if reuse_addr {
+        socket::setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(e)?;
+    }
+    socket::setsockopt(&fd, sockopt::ReusePort, &true).map_err(e)?;
+    if addr.is_ipv6() {
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &v6only).map_err(e)?;
+    }
+    bind_ip(&fd, addr.ip(), addr.port())?;
+    Ok(fd)
+}
+
+/// Whether an IPv6 socket accepts IPv6 only (false for IPv4 sockets).
+pub fn v6only(fd: &OwnedFd) -> bool {
+    socket::getsockopt(fd, sockopt::Ipv6V6Only).unwrap_or(false)
+}
+
 pub fn listen(fd: &OwnedFd, backlog: i32) -> Result<(), Errno> {
     let backlog = Backlog::new(backlog).unwrap_or(Backlog::MAXCONN);
     socket::listen(fd, backlog).map_err(e)

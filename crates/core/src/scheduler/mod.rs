@@ -1,8 +1,11 @@
 //! Server sharing (docs/PROTOCOL.md §4.3-4.10): answering `queryServer`, round-robin distribution of
-//! accepted connections, and shared handles (SCHED_NONE and UDP).
+//! accepted connections, shared handles (SCHED_NONE and UDP), and one socket per worker in a
+//! SO_REUSEPORT group (SCHED_REUSEPORT).
 
 pub mod listen;
 mod query;
+pub mod reuseport;
+mod rotation;
 pub mod round_robin;
 pub mod shared;
 #[cfg(test)]
@@ -18,6 +21,8 @@ use serde_json::{Map, Value};
 
 use crate::ipc::message::Obj;
 use query::{AddressType, QueryServer};
+use reuseport::{Rescue, ReusePort};
+use rotation::Rotation;
 use round_robin::RoundRobin;
 use shared::SharedHandle;
 
@@ -27,6 +32,9 @@ pub enum Policy {
     None,
     /// `cluster.SCHED_RR` (2): the engine accepts and hands connections out in turn.
     RoundRobin,
+    /// `cluster.SCHED_REUSEPORT` (3): one SO_REUSEPORT socket per worker, the kernel spreads
+    /// connections, the engine rescues what a stuck or departed worker's socket holds.
+    ReusePort,
 }
 
 /// How the scheduler reaches workers; implemented by the cluster layer.
@@ -54,6 +62,26 @@ pub trait Link {
 pub(crate) enum Handle {
     Rr(RoundRobin),
     Shared(SharedHandle),
+    ReusePort(ReusePort),
+}
+
+impl Handle {
+    /// The connections the engine hands out on this handle, and the workers taking them.
+    fn rotation_mut(&mut self) -> Option<&mut Rotation> {
+        match self {
+            Handle::Rr(h) => Some(&mut h.rotation),
+            Handle::ReusePort(h) => Some(&mut h.rotation),
+            Handle::Shared(_) => None,
+        }
+    }
+
+    fn has(&self, worker: u32) -> bool {
+        match self {
+            Handle::Rr(h) => h.rotation.has(worker),
+            Handle::Shared(h) => h.has(worker),
+            Handle::ReusePort(h) => h.has(worker),
+        }
+    }
 }
 
 /// A connection handed to a worker and not yet answered.
@@ -75,6 +103,8 @@ pub struct Scheduler {
     /// Listening sockets the primary inherited (systemd socket activation), by local address:
     /// a worker's listen() on a matching address is served from one instead of a new bind.
     inherited: Vec<Inherited>,
+    /// SCHED_REUSEPORT's stuck-worker rescue.
+    rescue: Rescue,
 }
 
 /// A socket passed to the primary by its parent (LISTEN_FDS); the process owns the descriptor
@@ -98,11 +128,22 @@ impl Scheduler {
             draining: HashSet::new(),
             settling: HashSet::new(),
             inherited: Vec::new(),
+            rescue: Rescue::default(),
         }))
     }
 
     pub fn set_policy(&mut self, p: Policy) {
         self.policy = p;
+    }
+
+    /// The rescue window of SCHED_REUSEPORT (None: a stuck worker's queue is left to it).
+    pub fn set_rescue(&mut self, window: Option<std::time::Duration>) {
+        self.rescue = Rescue { window };
+        for h in self.handles.values_mut() {
+            if let Handle::ReusePort(r) = h {
+                r.set_rescue(self.rescue);
+            }
+        }
     }
 
     /// Takes the listening sockets the primary inherited (descriptor numbers); what is not an IP
@@ -171,6 +212,42 @@ impl Scheduler {
                 .with("data", data.clone())
         };
 
+        if me.policy == Policy::ReusePort && reuseport::serves(&q) {
+            let joined = match me.handles.get_mut(key) {
+                Some(Handle::ReusePort(h)) => h.join(worker, &q),
+                Some(_) => return,
+                None => {
+                    let rescue = me.rescue;
+                    ReusePort::create(this, link, &q, worker, rescue).map(|h| {
+                        me.handles.insert(q.key.clone(), Handle::ReusePort(h));
+                    })
+                }
+            };
+            let Some(Handle::ReusePort(h)) = me.handles.get(key) else {
+                // Its first member failed: the error below is the reply.
+                me.data.remove(key);
+                drop(me);
+                let errno = joined.err().unwrap_or(libc::EINVAL);
+                link.send_cluster(worker, reply(Value::from(-errno)), None, None);
+                return;
+            };
+            let sent = match joined {
+                Ok(()) => h.fd_of(worker).map(|fd| (h.kind(), fd)),
+                Err(errno) => {
+                    drop(me);
+                    link.send_cluster(worker, reply(Value::from(-errno)), None, None);
+                    return;
+                }
+            };
+            drop(me);
+            if let Some((kind, fd)) = sent {
+                link.send_cluster(worker, reply(Value::from(0)), Some(kind), Some(fd));
+                // Free for rescued connections from now on.
+                Scheduler::handoff(this, link, key, worker);
+            }
+            return;
+        }
+
         if me.policy == Policy::None || q.is_udp() {
             if !me.handles.contains_key(key) {
                 match SharedHandle::create(&q, link.cwd()) {
@@ -213,7 +290,7 @@ impl Scheduler {
         let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
             return;
         };
-        h.add(worker);
+        h.rotation.add(worker);
         let mut r = reply(Value::Null);
         if let Some(s) = h.sockname() {
             r = r.with("sockname", s);
@@ -230,10 +307,15 @@ impl Scheduler {
             if me.draining.contains(&worker) {
                 return;
             }
-            let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
+            let Some(h) = me.handles.get_mut(key) else {
                 return;
             };
-            let Some(conn) = h.take_for(worker) else {
+            if let Handle::ReusePort(r) = h {
+                if !r.takes_connections(worker) {
+                    return;
+                }
+            }
+            let Some(conn) = h.rotation_mut().and_then(|r| r.take_for(worker)) else {
                 return;
             };
             conn
@@ -252,8 +334,13 @@ impl Scheduler {
         }
         // The worker's channel is gone: keep the connection for someone else and take the
         // worker off this handle (which closes the handle if it was the last one).
-        if let Some(Handle::Rr(h)) = this.borrow_mut().handles.get_mut(key) {
-            h.requeue_front(conn);
+        if let Some(r) = this
+            .borrow_mut()
+            .handles
+            .get_mut(key)
+            .and_then(Handle::rotation_mut)
+        {
+            r.requeue_front(conn);
         }
         Scheduler::remove_from(this, link, worker, key);
     }
@@ -279,7 +366,7 @@ impl Scheduler {
     ) {
         let free = {
             let mut me = this.borrow_mut();
-            let Some(Handle::Rr(h)) = me.handles.get_mut(key) else {
+            let Some(h) = me.handles.get_mut(key).and_then(Handle::rotation_mut) else {
                 return;
             };
             for c in conns {
@@ -323,9 +410,10 @@ impl Scheduler {
 
     fn remove_from(this: &SchedulerRef, link: &Rc<dyn Link>, worker: u32, key: &str) {
         let mut me = this.borrow_mut();
-        let last = match me.handles.get_mut(key) {
-            Some(Handle::Rr(h)) => h.remove(worker),
-            Some(Handle::Shared(h)) => h.remove(worker),
+        let (last, reuseport) = match me.handles.get_mut(key) {
+            Some(Handle::Rr(h)) => (h.rotation.remove(worker), false),
+            Some(Handle::Shared(h)) => (h.remove(worker), false),
+            Some(Handle::ReusePort(h)) => (h.remove(worker, std::time::Instant::now()), true),
             None => return,
         };
         // Connections in flight to this worker on this key go back to the queue.
@@ -353,6 +441,10 @@ impl Scheduler {
         drop(me);
         Scheduler::settle(this, link, worker);
         Scheduler::requeue(this, link, key, back);
+        if reuseport {
+            // What already waits on the departed worker's socket goes to the others now.
+            reuseport::take_now(this, link, key);
+        }
     }
 
     /// Reports a drained worker once nothing handed to it waits for its answer.
@@ -377,8 +469,10 @@ impl Scheduler {
             me.draining.insert(worker);
             me.settling.insert(worker);
             for h in me.handles.values_mut() {
-                if let Handle::Rr(r) = h {
-                    r.unfree(worker);
+                match h {
+                    Handle::Rr(r) => r.rotation.unfree(worker),
+                    Handle::ReusePort(r) => r.drain(worker),
+                    Handle::Shared(_) => {}
                 }
             }
         }
@@ -391,10 +485,7 @@ impl Scheduler {
             let me = this.borrow();
             me.handles
                 .iter()
-                .filter(|(_, h)| match h {
-                    Handle::Rr(r) => r.has(worker),
-                    Handle::Shared(s) => s.has(worker),
-                })
+                .filter(|(_, h)| h.has(worker))
                 .map(|(k, _)| k.clone())
                 .collect()
         };

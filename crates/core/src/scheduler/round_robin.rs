@@ -2,11 +2,9 @@
 //! hands each connection to the next idle worker; at most one hand-off per worker is in flight.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 
 use nix::sys::socket::SockType;
 use serde_json::Value;
@@ -15,16 +13,13 @@ use tokio::task::JoinHandle;
 
 use super::listen::{self, Errno};
 use super::query::QueryServer;
+use super::rotation::Rotation;
 use super::{Link, Scheduler};
 use crate::ipc::fdpass;
 
 pub struct RoundRobin {
-    /// Workers that share this handle, in the order they joined.
-    all: Vec<u32>,
-    /// Idle workers, oldest first.
-    free: VecDeque<u32>,
-    /// Accepted connections not yet handed out.
-    queue: VecDeque<Arc<OwnedFd>>,
+    /// The workers sharing this handle and the accepted connections waiting for one of them.
+    pub rotation: Rotation,
     sockname: Option<Value>,
     accept_task: JoinHandle<()>,
     /// The listening socket, shared with the accept task; `None` when it is the primary's own
@@ -97,9 +92,7 @@ impl RoundRobin {
             listener,
         ));
         Ok(RoundRobin {
-            all: Vec::new(),
-            free: VecDeque::new(),
-            queue: VecDeque::new(),
+            rotation: Rotation::default(),
             sockname,
             accept_task,
             own_listener,
@@ -109,68 +102,6 @@ impl RoundRobin {
 
     pub fn sockname(&self) -> Option<Value> {
         self.sockname.clone()
-    }
-
-    pub fn add(&mut self, worker: u32) {
-        if !self.all.contains(&worker) {
-            self.all.push(worker);
-        }
-    }
-
-    pub fn has(&self, worker: u32) -> bool {
-        self.all.contains(&worker)
-    }
-
-    /// The next connection for `worker`; with none queued the worker becomes free.
-    pub fn take_for(&mut self, worker: u32) -> Option<Arc<OwnedFd>> {
-        if !self.all.contains(&worker) {
-            return None;
-        }
-        match self.queue.pop_front() {
-            Some(c) => Some(c),
-            None => {
-                if !self.free.contains(&worker) {
-                    self.free.push_back(worker);
-                }
-                None
-            }
-        }
-    }
-
-    pub fn enqueue(&mut self, conn: Arc<OwnedFd>) {
-        self.queue.push_back(conn);
-    }
-
-    pub fn requeue_front(&mut self, conn: Arc<OwnedFd>) {
-        self.queue.push_front(conn);
-    }
-
-    /// How many accepted connections wait for a worker.
-    #[cfg(test)]
-    pub fn queued(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Takes free workers, oldest first, one for each queued connection.
-    pub fn pop_free_for_queued(&mut self) -> Vec<u32> {
-        let n = self.queue.len().min(self.free.len());
-        self.free.drain(..n).collect()
-    }
-
-    /// The worker is no longer free to take a connection (it is being drained).
-    pub fn unfree(&mut self, worker: u32) {
-        self.free.retain(|w| *w != worker);
-    }
-
-    /// Removes a worker; returns true when it was the last one (queued connections are closed
-    /// and the listener stops when the handle is dropped).
-    pub fn remove(&mut self, worker: u32) -> bool {
-        if !self.all.contains(&worker) {
-            return false;
-        }
-        self.all.retain(|w| *w != worker);
-        self.free.retain(|w| *w != worker);
-        self.all.is_empty()
     }
 }
 
@@ -186,7 +117,7 @@ impl Drop for RoundRobin {
                 nix::sys::socket::Shutdown::Both,
             );
         }
-        self.queue.clear();
+        self.rotation.clear();
         if let Some(p) = &self.path {
             let _ = std::fs::remove_file(p);
         }

@@ -20,6 +20,7 @@ use crate::ipc::message::Obj;
 
 mod distribution;
 mod replies;
+mod reuseport;
 
 /// One message the scheduler sent.
 struct Sent {
@@ -196,7 +197,8 @@ impl Fixture {
         me.handles
             .values()
             .map(|h| match h {
-                Handle::Rr(r) => r.queued(),
+                Handle::Rr(r) => r.rotation.queued(),
+                Handle::ReusePort(r) => r.rotation.queued(),
                 Handle::Shared(_) => 0,
             })
             .sum()
