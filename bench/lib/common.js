@@ -65,7 +65,7 @@ function trackHelper(child) {
   child.once('exit', () => helpers.delete(child));
 }
 
-// `workers`: the cluster's workers unless given (a disconnected worker has left that list).
+// `workers`: the cluster's workers unless given.
 function killAll(cluster, workers = Object.values(cluster.workers || {})) {
   for (const c of helpers) {
     try { c.kill('SIGKILL'); } catch { /* gone */ }
@@ -76,9 +76,8 @@ function killAll(cluster, workers = Object.values(cluster.workers || {})) {
   }
 }
 
-// Prints the one JSON result line, then disconnects the workers and exits (bounded). A worker
-// still alive after its disconnect (one listening on a socket of its own, which disconnect does
-// not close) is killed.
+// Prints the one JSON result line, then disconnects the workers and exits (bounded). Every worker
+// alive at the start, and still alive then, is killed.
 function finish(cluster, result) {
   process.stdout.write(JSON.stringify({ ok: true, ...result }) + '\n');
   const workers = Object.values(cluster.workers || {});

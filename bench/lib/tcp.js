@@ -23,6 +23,9 @@ function workerServe() {
     server.listen({ port: Number(own), host: '127.0.0.1', reusePort: true }, () => {
       process.send({ bench: 'listening', port: server.address().port });
     });
+    // disconnect() closes only the servers the cluster knows; the primary's disconnect waits for
+    // the worker to exit, so this one closes its own as disconnect would.
+    process.once('disconnect', () => server.close());
   }
   if (process.env.BENCH_BLOCKABLE) {
     process.on('message', (m) => {
