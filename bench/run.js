@@ -276,11 +276,16 @@ function nodeFromRegistry({ major, atLeast }) {
     }
     console.error(`bench: installing ${what} into ${path.relative(ROOT, dir)} ...`);
     fs.mkdirSync(dir, { recursive: true });
+    // Few and short retries: without a registry this fails in seconds, not after a minute.
     const npm = spawnSync('npm', ['install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund',
-      '--prefix', dir, what], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 180000 });
+      '--fetch-retries=1', '--fetch-retry-mintimeout=2000', '--fetch-retry-maxtimeout=5000', '--prefix', dir, what],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 180000 });
     if (npm.status !== 0 || !fs.existsSync(exec)) {
-      const why = npm.error ? npm.error.code || String(npm.error)
-        : (npm.stderr || '').trim().split('\n').pop() || `exit ${npm.status}`;
+      // npm's `code` line (ECONNREFUSED, E404, ...), else its first line.
+      const lines = (npm.stderr || '').split('\n').map((l) => l.replace(/^npm (error|ERR!) /, '').trim())
+        .filter((l) => l && !/complete log/i.test(l));
+      const code = lines.map((l) => /^code (\S+)$/.exec(l)).find(Boolean);
+      const why = npm.error ? npm.error.code || String(npm.error) : code ? code[1] : lines[0] || `exit ${npm.status}`;
       return { ok: false, note: `could not install ${what} (${why})` };
     }
   }
