@@ -11,7 +11,8 @@
 // --mode=open   Open loop: as window, but opens connections at a fixed --rate per second for
 //               --window ms whatever the server does (at most --max-inflight open at once), so a
 //               stalled server meets the same arrivals as a healthy one. Latency counts from each
-//               connection's scheduled start; the result has a timeline of --bucket ms buckets.
+//               connection's scheduled start to its reply line; the result has a timeline of
+//               --bucket ms buckets.
 const net = require('node:net');
 const readline = require('node:readline');
 const { parseArgs, num } = require('./common.js');
@@ -26,8 +27,10 @@ function out(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
 // The primary went away: nobody reads the result, stop.
 process.stdout.on('error', () => process.exit(1));
 
-// Opens one connection; calls back with (ok, reason) exactly once.
-function oneConnection(cb) {
+// Opens one connection; calls back with (ok, reason) exactly once. Done when the server ends it,
+// or with `line` as soon as the reply's line has arrived (the reply is complete then, whether or
+// not the server's FIN follows: a worker that wrote the reply and then blocked sends it late).
+function oneConnection(cb, { line = false } = {}) {
   let got = 0;
   let called = false;
   const t0 = performance.now();
@@ -39,7 +42,10 @@ function oneConnection(cb) {
     cb(ok, why, performance.now() - t0);
   };
   s.setTimeout(connTimeout, () => end(false, 'timeout'));
-  s.on('data', (d) => { got += d.length; });
+  s.on('data', (d) => {
+    got += d.length;
+    if (line && d.includes(10)) end(true, null);
+  });
   s.on('end', () => end(got > 0, got > 0 ? null : 'empty'));
   s.on('error', (e) => end(false, e.code || 'error'));
   s.on('close', () => end(got > 0, got > 0 ? null : 'closed'));
@@ -128,7 +134,7 @@ function openDrive(start, windowMs, rate, maxInflight, bucketMs) {
             stats.reasons[why] = (stats.reasons[why] || 0) + 1;
           }
           maybeDone();
-        });
+        }, { line: true });
       }
       if (due < total) setTimeout(tick, Math.max(0, Math.min(1, t0 + due * 1000 / rate - performance.now())));
       else maybeDone();
