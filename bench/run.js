@@ -383,18 +383,17 @@ function fmtRatioOf(ratio, value, base) {
 }
 const fmtRatio = (row) => fmtRatioOf(row.ratio, row.rust, row.node);
 
-// `extraSides`: the keys of the extra sides that get columns (after rust-cluster's ratio).
+// `extraSides`: the keys of the extra sides that get columns (last, after the floor's).
 function table(rows, extraSides = []) {
-  const head = ['row', 'unit', 'better', 'built-in', 'rust-cluster', 'ratio'];
+  const head = ['row', 'unit', 'better', 'built-in', 'rust-cluster', 'ratio', 'floor'];
   for (const k of extraSides) head.push(EXTRA_SIDES[k].title, 'ratio');
-  head.push('floor');
   const body = rows.map((r) => {
-    const cells = [r.label, r.unit, r.better === 'higher' ? '↑' : '↓', fmt(r.node), fmt(r.rust), fmtRatio(r)];
+    const cells = [r.label, r.unit, r.better === 'higher' ? '↑' : '↓', fmt(r.node), fmt(r.rust), fmtRatio(r),
+      r.floor === undefined ? '' : fmt(r.floor)];
     for (const k of extraSides) {
       const x = r.extra && r.extra[k];
       cells.push(x ? fmt(x.value) : '', x ? fmtRatioOf(x.ratio, x.value, r.node) : '');
     }
-    cells.push(r.floor === undefined ? '' : fmt(r.floor));
     return cells;
   });
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
