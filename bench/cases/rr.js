@@ -11,7 +11,8 @@
 // also pins the primary and its workers to --server-cpus and the client to --client-cpus.
 //
 // Besides the rows' figures the result has each process's CPU use over the measured run, as a
-// fraction of one CPU (`util`): what bounds the rate shows there.
+// fraction of one CPU (`util`), and each CPU's busy fraction (`cpu_busy`): what bounds the rate
+// shows there.
 //
 //   node bench/cases/rr.js --impl=node|rust|node22-reuseport [--policy=rr|reuseport]
 //        [--workers=2] [--concurrency=32] [--count=20000] [--duration=ms] [--warmup=connections]
@@ -42,12 +43,14 @@ if (common.isWorker) {
     const threads0 = common.threadCpuMicros();
     const ru0 = process.cpuUsage();
     const wcpu0 = workersCpu();
+    const ticks0 = common.cpuTicks();
     client.child.stdin.write('go\n');
     const res = await client.next();
     const cpu1 = common.procCpuMicros();
     const threads1 = common.threadCpuMicros();
     const ru1 = process.cpuUsage(ru0);
     const wcpu1 = workersCpu();
+    const ticks1 = common.cpuTicks();
     if (res.phase !== 'done') throw new Error(`client: ${JSON.stringify(res)}`);
     if (res.ok === 0) throw new Error(`no connection succeeded: ${JSON.stringify(res)}`);
     const us = res.elapsed_ms * 1000;
@@ -62,8 +65,10 @@ if (common.isWorker) {
       // By thread (schedstat): the JavaScript thread's share is what a busy primary would feel.
       thread_cpu_us_per_conn: common.threadCpuPer(threads0, threads1, res.ok),
       // CPU used over the run, in CPUs: the primary (clock ticks), all workers (clock ticks) and
-      // the client (its own process.cpuUsage()).
+      // the client (its own process.cpuUsage()); and how busy each CPU of the machine was, by
+      // anything, kernel included (/proc/stat).
       util: { primary: (cpu1 - cpu0) / us, workers: (wcpu1 - wcpu0) / us, client: res.cpu_us / us },
+      cpu_busy: common.cpuBusy(ticks0, ticks1),
       conns: res.ok,
       failed: res.failed,
       reasons: res.reasons,

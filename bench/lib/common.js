@@ -169,6 +169,28 @@ function threadCpuPer(before, after, units) {
   };
 }
 
+// Busy and total clock ticks of each CPU since boot, from /proc/stat (busy: all but idle and
+// iowait; softirq time, where loopback TCP does much of its work, counts as busy).
+function cpuTicks() {
+  const out = [];
+  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2].trim().split(/\s+/).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest is in user
+    out[Number(m[1])] = { busy: total - v[3] - v[4], total };
+  }
+  return out;
+}
+
+// Each CPU's busy fraction between two cpuTicks() readings.
+function cpuBusy(before, after) {
+  return after.map((a, i) => {
+    const b = before[i] || { busy: 0, total: 0 };
+    return a.total > b.total ? (a.busy - b.busy) / (a.total - b.total) : null;
+  });
+}
+
 // VmRSS (and VmHWM) of a process, in KiB, from /proc/<pid>/status.
 function procMemKiB(pid = process.pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -189,5 +211,5 @@ function now() { return performance.now(); }
 
 module.exports = {
   parseArgs, num, isWorker, loadCluster, primary, finish, fail, killAll, trackHelper, waitFor, firstMessage,
-  procCpuMicros, procMemKiB, clockTicks, now, threadCpuMicros, threadCpuPer, pinSelf,
+  procCpuMicros, procMemKiB, clockTicks, now, threadCpuMicros, threadCpuPer, pinSelf, cpuTicks, cpuBusy,
 };
