@@ -47,11 +47,11 @@ for (const a of argv) {
 }
 const quick = !!opt.quick;
 const P = quick ? {
-  rounds: 2, ipcWarm: 60, ipcDur: 200, rrWarm: 100, rrDur: 600, rrCount: 4000,
+  rounds: 2, ipcWarm: 60, ipcDur: 200, rrWarm: 100, rrDur: 600, rrCount: 4000, rpWarm: 1000, rpCount: 15000,
   block: 1000, settle: 200, floorWarm: 30, floorDur: 150, caseTimeout: 45000,
   budgetS: 95, // past this pace, the remaining measurements run one round (keeps quick < 2 min)
 } : {
-  rounds: 5, ipcWarm: 300, ipcDur: 1500, rrWarm: 300, rrDur: 2500, rrCount: 25000,
+  rounds: 5, ipcWarm: 300, ipcDur: 1500, rrWarm: 300, rrDur: 2500, rrCount: 25000, rpWarm: 3000, rpCount: 75000,
   block: 2000, settle: 500, floorWarm: 200, floorDur: 1000, caseTimeout: 90000,
   budgetS: null,
 };
@@ -202,7 +202,10 @@ MEASUREMENTS.push({
 // connection, /proc/<pid>/stat's 10 ms clock ticks would round a whole run to 0 or 1 tick.
 const threadsTotal = (r) => r.thread_cpu_us_per_conn.js + r.thread_cpu_us_per_conn.engine +
   r.thread_cpu_us_per_conn.other;
-const rrArgs = () => [`--count=${P.rrCount}`, `--duration=${P.rrDur}`, `--warmup=${P.rrWarm}`];
+// The same duration as row 4, but more connections and a longer warm-up: at ~20k/s the reuseport
+// sides would end row 4's count in a fifth of the time, and its warm-up in a few milliseconds,
+// before the workers' and the client's code is warm.
+const rrArgs = () => [`--count=${P.rpCount}`, `--duration=${P.rrDur}`, `--warmup=${P.rpWarm}`];
 MEASUREMENTS.push({
   id: 'reuseport',
   file: 'rr.js',
