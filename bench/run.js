@@ -234,6 +234,7 @@ MEASUREMENTS.push({
   file: 'kill.js',
   args: ['--policy=reuseport', '--rate=1000', '--before=500', '--block=1500', '--after=1000', '--timeout=3000'],
   extra: ['node22-reuseport'],
+  minRunMs: 3500, // start-up, 3 s of load, the last replies (for the quick mode's time budget)
   rows: [
     { label: '11 worker hung 1.5 s, killed: requests failed', unit: 'requests', better: 'lower',
       metric: (r) => r.failed },
@@ -447,7 +448,6 @@ async function main() {
     if (!sides[k].ok) notes.push(`${EXTRA_SIDES[k].title} skipped: ${sides[k].note}`);
   }
   const implsOf = (m) => ['node', 'rust', ...(m.extra || []).filter((k) => sides[k].ok)];
-  const runsPerRound = (m) => implsOf(m).length + (m.floor && floor.ok ? 1 : 0);
 
   console.error(`bench: ${quick ? 'quick' : 'full'} mode, ${P.rounds} round(s) per measurement, ` +
     `${todo.length} measurement(s), load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -458,20 +458,33 @@ async function main() {
   const t0 = Date.now();
   let runsDone = 0;
   let cutShort = 0;
+  // Seconds per process run so far, by case file ('floor' for the floor's): the time budget's
+  // estimate of what a measurement still to come costs.
+  const pace = {};
+  const ran = (key, ms) => {
+    runsDone++;
+    pace[key] = pace[key] || { s: 0, n: 0 };
+    pace[key].s += ms / 1000;
+    pace[key].n++;
+  };
+  const roundCost = (x, overall) => {
+    const per = (key, atLeast = 0) => Math.max(pace[key] ? pace[key].s / pace[key].n : overall, atLeast);
+    return implsOf(x).length * per(x.file, (x.minRunMs || 0) / 1000) + (x.floor && floor.ok ? per('floor') : 0);
+  };
   for (const [index, m] of todo.entries()) {
     const impls = implsOf(m);
     const samples = { floor: [] };
     for (const impl of impls) samples[impl] = [];
     const runs = [];
     // With a time budget (quick mode), a machine too slow or too busy for it gets one round for
-    // the remaining measurements rather than a run that overstays. The pace is per process run:
-    // a measurement with a third side costs a third more per round.
+    // the remaining measurements rather than a run that overstays. The estimate is per process
+    // run: each side's run costs what runs of the same case file cost so far (else the average
+    // run, or the measurement's minRunMs if more), so a third side costs a third more per round.
     let rounds = P.rounds;
     if (P.budgetS && runsDone > 0) {
       const spent = (Date.now() - t0) / 1000;
-      const perRun = spent / runsDone;
-      const left = todo.slice(index).reduce((n, x) => n + P.rounds * runsPerRound(x), 0);
-      if (spent + perRun * left > P.budgetS) { rounds = 1; cutShort++; }
+      const left = todo.slice(index).reduce((n, x) => n + P.rounds * roundCost(x, spent / runsDone), 0);
+      if (spent + left > P.budgetS) { rounds = 1; cutShort++; }
     }
     for (let round = 0; round < rounds; round++) {
       // Each round starts one side later: with two sides, the built-in first in even rounds and
@@ -480,7 +493,7 @@ async function main() {
       for (const impl of [...impls.slice(shift), ...impls.slice(0, shift)]) {
         const r = await runCase(m, impl, impl in sides ? sides[impl].exec : process.execPath);
         runs.push({ round, impl, ...r });
-        runsDone++;
+        ran(m.file, r.ms);
         if (r.retried) notes.push(`${m.id} ${impl} round ${round + 1}: first try failed (${r.firstError}), retried`);
         if (r.ok) samples[impl].push(r.result);
         else failures++;
@@ -488,7 +501,7 @@ async function main() {
       if (m.floor && floor.ok) {
         const f = await runJson(FLOOR_BIN, m.floor, 60000);
         runs.push({ round, impl: 'floor', ...f });
-        runsDone++;
+        ran('floor', f.ms);
         if (f.ok) samples.floor.push(f.result);
         else { failures++; notes.push(`${m.id}: floor failed (${f.error})`); }
       }
