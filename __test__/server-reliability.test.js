@@ -50,6 +50,21 @@ describe('rust-cluster beyond Node', { concurrency: 1 }, () => {
     });
   }
 
+  it('(e) a worker that listens and sends while the primary JS thread is blocked: the engine takes reading back', async (t) => {
+    const { rust: { result: r }, context } = await both(t, 'server/block-listen.js', [], 20000);
+    assert.ok(r.blockedFor >= 2000, `the primary really blocked${context}`);
+    // The worker listens 0.3 s into the block; the engine takes the channel back from the
+    // blocked JS thread within its watchdog's 250 ms tick, and serves the round-robin handle.
+    assert.ok(r.firstAnswerBeforeBlockEnd >= 1000, `answered well before the block ended${context}`);
+    assert.ok(r.answeredInBlock > 0, `connections answered during the block${context}`);
+    assert.deepStrictEqual([r.messages, r.inOrder], [200, true], `the messages all arrived, in order${context}`);
+  });
+
+  it('(f) an idle primary sleeps: a handful of thread switches in 2 s', async (t) => {
+    const { rust: { result: r }, context } = await both(t, 'idle.js', [], 20000);
+    assert.ok(r.switchesIn2s <= 10, `${r.switchesIn2s} switches${context}`);
+  });
+
   it('(d) the last worker SIGKILLed with a connection in flight: that client is closed too, not left hanging', async (t) => {
     const { rust: { result: r }, context } = await both(t, 'server/lastworker.js', [], 20000);
     assert.deepStrictEqual(r.results, ['closed', 'closed', 'closed'], `every waiting client sees its connection closed${context}`);

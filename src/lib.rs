@@ -7,3 +7,4 @@
 mod convert;
 mod error;
 mod primary;
+mod uv;

@@ -13,6 +13,7 @@ use rust_cluster_core::{Cluster, EngineError, Policy, SendFailure, SendStatus};
 
 use crate::convert::{events_to_js, spawn_request, SpawnInfo, SpawnOptions, StatsInfo};
 use crate::error::to_napi;
+use crate::uv::Polls;
 use std::sync::{Arc, OnceLock};
 
 /// `send` results, as numbers so the hot path allocates nothing, exported to JS by these names
@@ -48,11 +49,21 @@ impl Engine {
         // makes that call), so it finds the engine here once started.
         let started: Arc<OnceLock<Cluster>> = Arc::new(OnceLock::new());
         let source = started.clone();
+        // Channels are read on this thread while it is free (src/uv.rs), unless disabled.
+        let host_reads = std::env::var_os("RUST_CLUSTER_HOST_READS").is_none_or(|v| v != "0");
+        let polls = host_reads.then(|| Polls::new(&env, &on_events)).flatten();
+        let enable = polls.is_some();
+        let polls = std::sync::Mutex::new(polls);
         let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> = on_events
             .create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
                 // Every event waiting, as the call's one argument (a conversion error surfaces
                 // as an uncaught exception, as a throw from the callback would).
                 let events = source.get().map(Cluster::drain_events).unwrap_or_default();
+                if let (Some(cluster), Ok(mut polls)) = (source.get(), polls.lock()) {
+                    if let Some(polls) = polls.as_mut() {
+                        polls.apply(cluster);
+                    }
+                }
                 Ok(vec![events_to_js(&ctx.env, events)?])
             })?;
         tsfn.unref(&env)?;
@@ -64,6 +75,9 @@ impl Engine {
         // The engine has not pushed an event yet that could not wait for this: its first ones
         // follow the first spawn.
         let _ = started.set(cluster.clone());
+        if enable {
+            cluster.enable_host_reads();
+        }
         Ok(Engine {
             cluster,
             tsfn,

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -76,6 +76,71 @@ pub(crate) struct ProcEntry {
 pub(crate) struct ChannelEntry {
     pub channel: Arc<Channel>,
     pub mode: Mode,
+    /// Whether the engine or the host's thread reads the channel (cluster/host.rs).
+    pub turn: Arc<ReadTurn>,
+}
+
+/// Whose turn it is to read a worker's channel (cluster/host.rs has the why).
+pub(crate) struct ReadTurn {
+    mode: AtomicU8,
+    /// Wakes the worker's task: reading is the engine's again.
+    pub(super) taken_back: tokio::sync::Notify,
+    /// Host reads so far (the watchdog tells a blocked host from an idle one by it).
+    pub(super) host_reads: AtomicU64,
+}
+
+/// The engine's worker task reads the channel.
+const ENGINE: u8 = 0;
+/// The engine offered reading to the host, which has not started its poll yet.
+const OFFERED: u8 = 1;
+/// The host's poll reads the channel.
+const HOST: u8 = 2;
+
+impl ReadTurn {
+    pub(super) fn new() -> ReadTurn {
+        ReadTurn {
+            mode: AtomicU8::new(ENGINE),
+            taken_back: tokio::sync::Notify::new(),
+            host_reads: AtomicU64::new(0),
+        }
+    }
+
+    pub(super) fn engine_reads(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == ENGINE
+    }
+
+    pub(super) fn host_reads(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == HOST
+    }
+
+    /// Reading is the engine's from now on; its task is woken to read.
+    pub(super) fn take_back(&self) {
+        if self.mode.swap(ENGINE, Ordering::AcqRel) != ENGINE {
+            self.taken_back.notify_one();
+        }
+    }
+
+    /// The engine offers reading to the host (it must be reading itself).
+    fn offer(&self) -> bool {
+        self.mode
+            .compare_exchange(ENGINE, OFFERED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The host accepts an offer; false if the engine took it back meanwhile.
+    pub(super) fn accept(&self) -> bool {
+        self.mode
+            .compare_exchange(OFFERED, HOST, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// Reading channels on the host's thread: whether the host can, and what changed for its polls.
+#[derive(Default)]
+pub(crate) struct HostPolls {
+    pub(super) enabled: AtomicBool,
+    /// Workers whose reading was offered to the host, and workers whose channel is gone.
+    pub(super) changes: Mutex<(Vec<u32>, Vec<u32>)>,
 }
 
 /// What waits for the host: the events, and the claims on the workers' backlogs for the
@@ -107,6 +172,10 @@ pub(crate) struct Shared {
     /// The resident memory limit in bytes (0: none), and the wake-up of its watch when set.
     pub(super) memory_limit: AtomicU64,
     pub(super) memory_wake: tokio::sync::Notify,
+    /// Reading channels on the host's thread (cluster/host.rs).
+    pub(super) host: HostPolls,
+    /// Wakes the host-read watchdog when a channel is offered to the host.
+    pub(super) watchdog_wake: tokio::sync::Notify,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -133,6 +202,14 @@ impl Shared {
 
     /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
     /// against the worker's backlog until the host takes them.
+    /// Like `push_read`, without the wake-up: for the host's own reads, which it delivers at once
+    /// (`Cluster::drain_events` right after `Cluster::host_read`).
+    pub(crate) fn push_read_quiet(&self, evs: Vec<Event>, credit: Option<Credit>) {
+        let mut q = lock(&self.events);
+        q.events.extend(evs);
+        q.credits.extend(credit);
+    }
+
     pub(crate) fn push_read(&self, evs: impl IntoIterator<Item = Event>, credit: Option<Credit>) {
         let mut q = lock(&self.events);
         let before = q.events.len();
@@ -156,6 +233,38 @@ impl Shared {
             w.insert(id);
         } else {
             w.remove(&id);
+        }
+    }
+
+    /// Offers reading worker `id`'s channel to the host: it starts its poll when it next takes
+    /// events (woken now if nothing else would wake it).
+    pub(super) fn offer_host(&self, id: u32, turn: &ReadTurn) -> bool {
+        if !self.host.enabled.load(Ordering::Acquire) || !turn.offer() {
+            return false;
+        }
+        lock(&self.host.changes).0.push(id);
+        self.watchdog_wake.notify_one();
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+        true
+    }
+
+    /// Worker `id`'s channel is gone: the host closes its poll.
+    pub(super) fn end_host(&self, id: u32) {
+        if !self.host.enabled.load(Ordering::Acquire) {
+            return;
+        }
+        lock(&self.host.changes).1.push(id);
+        if !self.scheduled.swap(true, Ordering::AcqRel) {
+            (self.wake)();
+        }
+    }
+
+    /// The engine waits for worker `id`'s answer: it reads that channel itself until then.
+    pub(super) fn engine_reads(&self, id: u32) {
+        if let Some(e) = lock(&self.channels).get(&id) {
+            e.turn.take_back();
         }
     }
 
@@ -196,9 +305,15 @@ impl Shared {
             v = handle_envelope(kind, v);
         }
         let bytes = encode(mode, &v);
-        ch.send(Cow::Owned(bytes), fd, None, origin)
+        let awaits_answer = fd.is_some();
+        let sent = ch
+            .send(Cow::Owned(bytes), fd, None, origin)
             .ok()
-            .map(|_| seq)
+            .map(|_| seq);
+        if awaits_answer && sent.is_some() {
+            self.engine_reads(id);
+        }
+        sent
     }
 }
 

@@ -8,14 +8,15 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::engine::{lock, ChannelOptions, Command, Queue, Shared, SpawnResult};
+use super::engine::{lock, ChannelOptions, Command, HostPolls, Queue, Shared, SpawnResult};
 use super::event::Event;
+use super::host::{HostRead, Sides};
 use super::thread::engine_main;
 use crate::error::EngineError;
 use crate::ipc::channel::{Origin, SendFailure, SendStatus};
@@ -42,6 +43,8 @@ pub struct WorkerStats {
 #[derive(Clone)]
 pub struct Cluster {
     shared: Arc<Shared>,
+    /// The workers' readers, for the host's polls (cluster/host.rs).
+    sides: Arc<Sides>,
 }
 
 impl Cluster {
@@ -63,8 +66,12 @@ impl Cluster {
             procs: Mutex::new(HashMap::new()),
             memory_limit: AtomicU64::new(0),
             memory_wake: tokio::sync::Notify::new(),
+            host: HostPolls::default(),
+            watchdog_wake: tokio::sync::Notify::new(),
         });
         let for_thread = shared.clone();
+        let sides = Arc::new(Sides::default());
+        let sides_for_thread = sides.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("rust-cluster".into())
@@ -81,11 +88,59 @@ impl Cluster {
                 };
                 let _ = ready_tx.send(Ok(()));
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&rt, engine_main(for_thread, rx));
+                local.block_on(&rt, engine_main(for_thread, sides_for_thread, rx));
             })
             .map_err(|e| EngineError::from_io(&e, "engine"))?;
         ready_rx.recv().map_err(|_| EngineError::EngineStopped)??;
-        Ok(Cluster { shared })
+        Ok(Cluster { shared, sides })
+    }
+
+    /// The host can poll channels on its own thread (it calls `host_read` when one is readable):
+    /// from now on the engine offers it reading a worker's channel whenever it has no reason to
+    /// read it itself.
+    pub fn enable_host_reads(&self) {
+        self.shared.host.enabled.store(true, Ordering::Release);
+    }
+
+    /// What changed for the host's polls since it last asked: workers whose reading it may take
+    /// (with a duplicate of the channel's descriptor to poll, when it accepts the offer: None if
+    /// the engine took it back meanwhile), and workers whose channel is gone.
+    pub fn host_changes(&self) -> (Vec<(u32, Option<OwnedFd>)>, Vec<u32>) {
+        let (offered, ended) = std::mem::take(&mut *lock(&self.shared.host.changes));
+        let offered = offered
+            .into_iter()
+            .map(|id| {
+                let accepted = lock(&self.shared.channels).get(&id).and_then(|e| {
+                    if !e.channel.is_closed() && e.turn.accept() {
+                        e.channel.fd().try_clone_to_owned().ok()
+                    } else {
+                        None
+                    }
+                });
+                (id, accepted)
+            })
+            .collect();
+        (offered, ended)
+    }
+
+    /// The host cannot poll worker `id`'s channel after all: the engine reads it.
+    pub fn host_declines(&self, id: u32) {
+        if let Some(e) = lock(&self.shared.channels).get(&id) {
+            e.turn.take_back();
+        }
+    }
+
+    /// Whether the host's poll still reads worker `id`'s channel after a turn of it. The events
+    /// it read wait for the host's `drain_events`, which it calls next (nothing else wakes it
+    /// for them).
+    pub fn host_read(&self, id: u32) -> HostRead {
+        let Some(side) = self.sides.get(id) else {
+            return HostRead::Stop;
+        };
+        let Some((channel, _)) = self.shared.entry(id) else {
+            return HostRead::Stop;
+        };
+        side.host_read(&self.shared, &channel)
     }
 
     /// Spawns worker `id` (blocks until the exec succeeded or failed). The spawn runs on the
@@ -135,7 +190,12 @@ impl Cluster {
             },
             None => None,
         };
+        let with_handle = fd.is_some();
         let status = ch.send(Cow::Borrowed(frame), fd, token, Origin::Js { cork })?;
+        if with_handle {
+            // Its ACK is awaited: the engine reads this channel until then.
+            self.shared.engine_reads(id);
+        }
         if matches!(status, SendStatus::Corked) {
             let mut corked = lock(&self.shared.corked);
             if !corked.contains(&id) {

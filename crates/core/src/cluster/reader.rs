@@ -9,12 +9,14 @@ use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::engine::{ChannelOptions, Core};
+use serde_json::{Map, Value};
+
+use super::engine::{ChannelOptions, Core, Shared};
 use super::event::{Backlog, Credit, Event, Payload};
 use crate::ipc::channel::Channel;
 use crate::ipc::fdpass;
 use crate::ipc::frame::{Decoder, Mode};
-use crate::ipc::message::{classify_advanced, classify_json, Incoming};
+use crate::ipc::message::{classify_advanced, classify_json, Incoming, UserBody};
 
 /// Reads per wake-up before yielding to other workers (Node reads up to 32 per loop turn).
 const READS_PER_TURN: usize = 32;
@@ -34,6 +36,18 @@ pub(super) struct Reader {
     pub(super) backlog: Arc<Backlog>,
     /// The claim on the backlog for the messages of the read under way.
     credit: Option<Credit>,
+    /// What the host read and left to the engine, in wire order (see cluster/host.rs).
+    handover: VecDeque<Handover>,
+    /// The host read end-of-stream.
+    host_eof: bool,
+}
+
+/// A frame the host read and the engine handles.
+enum Handover {
+    /// An internal message, already parsed.
+    Internal(Map<String, Value>),
+    /// A frame after it, not classified yet.
+    Frame(Vec<u8>),
 }
 
 pub(super) enum ReadOutcome {
@@ -55,7 +69,124 @@ impl Reader {
             poisoned: false,
             backlog: Arc::new(Backlog::default()),
             credit: None,
+            handover: VecDeque::new(),
+            host_eof: false,
         }
+    }
+
+    /// Whether the host left nothing for the engine to handle.
+    pub(super) fn settled(&self) -> bool {
+        self.handover.is_empty() && !self.host_eof && !self.poisoned
+    }
+
+    /// Handles what the host read and left to the engine (internal messages and what followed
+    /// them), in wire order. Returns the host's end-of-stream, if it read one.
+    fn take_handover(
+        &mut self,
+        core: &Rc<Core>,
+        channel: &Arc<Channel>,
+        events: &mut Vec<Event>,
+    ) -> bool {
+        while let Some(h) = self.handover.pop_front() {
+            if self.poisoned {
+                self.handover.clear();
+                break;
+            }
+            match h {
+                Handover::Internal(map) => {
+                    let report = self.report(core, &map);
+                    self.internal(core, channel, map, report, events);
+                }
+                Handover::Frame(bytes) => {
+                    let room = bytes.len() + 1;
+                    self.frame(core, channel, Cow::Owned(bytes), room, events);
+                }
+            }
+        }
+        std::mem::take(&mut self.host_eof)
+    }
+
+    /// The host's read (cluster/host.rs): user messages become events here; at the first
+    /// internal message, malformed frame or end-of-stream it stops and leaves the rest to the
+    /// engine. `still_host` says whether reading is still the host's between reads. Returns
+    /// true when it left something to the engine (which must take reading back).
+    pub(super) fn read_host(
+        &mut self,
+        shared: &Shared,
+        channel: &Arc<Channel>,
+        still_host: impl Fn() -> bool,
+    ) -> bool {
+        let mut events = Vec::new();
+        let mut handing = !self.settled();
+        for _ in 0..READS_PER_TURN {
+            if handing || !still_host() {
+                break;
+            }
+            let fds_before = self.fds.len();
+            match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
+                Ok(0) => {
+                    self.host_eof = true;
+                    handing = true;
+                }
+                Ok(n) => {
+                    let drained = n < self.buf.len() && self.fds.len() == fds_before;
+                    if self.fds.len() > MAX_UNCLAIMED_FDS {
+                        self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), &mut events);
+                        handing = true;
+                        break;
+                    }
+                    let buf = std::mem::take(&mut self.buf);
+                    let mut frames = Vec::new();
+                    let res = self.decoder.push(&buf[..n], &mut frames);
+                    let mut room: usize = frames.iter().map(|f| f.len() + 1).sum();
+                    for f in frames {
+                        let this = f.len() + 1;
+                        if handing {
+                            self.handover.push_back(Handover::Frame(f.into_owned()));
+                            continue;
+                        }
+                        let incoming = match self.mode {
+                            Mode::Json => classify_json(f),
+                            Mode::Advanced => classify_advanced(f),
+                        };
+                        match incoming {
+                            Ok(Incoming::User(body)) => self.user(body, room, &mut events),
+                            Ok(Incoming::Internal(map)) => {
+                                self.handover.push_back(Handover::Internal(map));
+                                handing = true;
+                            }
+                            Err(e) => {
+                                self.malformed(channel, e.to_string(), &mut events);
+                                handing = true;
+                                break;
+                            }
+                        }
+                        room -= this;
+                    }
+                    self.buf = buf;
+                    if let Err(e) = res {
+                        self.malformed(channel, e.to_string(), &mut events);
+                        handing = true;
+                    }
+                    if drained {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    self.host_eof = true;
+                    handing = true;
+                }
+            }
+        }
+        for ev in &mut events {
+            if let Event::Messages { run, .. } = ev {
+                run.trim();
+            }
+        }
+        let credit = self.credit.take().filter(|c| !c.is_empty());
+        shared.push_read_quiet(events, credit);
+        handing
     }
 
     /// Reads what the channel holds. `to_eof` (the worker has exited) keeps reading until
@@ -68,6 +199,11 @@ impl Reader {
     ) -> ReadOutcome {
         let mut events = Vec::new();
         let mut outcome = ReadOutcome::MoreLater;
+        if self.take_handover(core, channel, &mut events) {
+            let credit = self.credit.take().filter(|c| !c.is_empty());
+            core.shared.push_read(events, credit);
+            return ReadOutcome::Eof;
+        }
         for _ in 0..READS_PER_TURN {
             let fds_before = self.fds.len();
             match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
@@ -174,24 +310,26 @@ impl Reader {
             Mode::Advanced => classify_advanced(frame),
         };
         match incoming {
-            Ok(Incoming::User(body)) => {
-                self.claim(body.len());
-                // Join the run this read is building, if the previous event is one.
-                if let Some(Event::Messages { run, .. }) = events.last_mut() {
-                    if run.extend(&body) {
-                        return;
-                    }
-                }
-                events.push(Event::Messages {
-                    id: self.id,
-                    run: Payload::start(body, room),
-                });
-            }
+            Ok(Incoming::User(body)) => self.user(body, room, events),
             Ok(Incoming::Internal(map)) => {
                 let report = self.report(core, &map);
                 self.internal(core, channel, map, report, events);
             }
             Err(e) => self.malformed(channel, e.to_string(), events),
         }
+    }
+
+    /// A user message: joins the run this read is building, if the previous event is one.
+    fn user(&mut self, body: UserBody<'_>, room: usize, events: &mut Vec<Event>) {
+        self.claim(body.len());
+        if let Some(Event::Messages { run, .. }) = events.last_mut() {
+            if run.extend(&body) {
+                return;
+            }
+        }
+        events.push(Event::Messages {
+            id: self.id,
+            run: Payload::start(body, room),
+        });
     }
 }

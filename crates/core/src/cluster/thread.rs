@@ -9,17 +9,23 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::engine::{
-    lock, ChannelEntry, ChannelOptions, Command, Core, CoreLink, ProcEntry, Shared, SpawnResult,
-    WardenState,
+    lock, ChannelEntry, ChannelOptions, Command, Core, CoreLink, ProcEntry, ReadTurn, Shared,
+    SpawnResult, WardenState,
 };
-use super::{memory, worker};
+use super::host::{ReadSide, Sides};
+use super::reader::Reader;
+use super::{host, memory, worker};
 use crate::error::EngineError;
 use crate::ipc::channel::Channel;
 use crate::process::spawn::{self, SpawnRequest, Stdio};
 use crate::process::warden::Warden;
 use crate::scheduler::Scheduler;
 
-pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Command>) {
+pub(super) async fn engine_main(
+    shared: Arc<Shared>,
+    sides: Arc<Sides>,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+) {
     let core = Rc::new(Core {
         shared: shared.clone(),
         sched: Scheduler::new(),
@@ -31,6 +37,7 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
     });
     let link = core.link.clone();
     tokio::task::spawn_local(memory::watch(shared.clone()));
+    tokio::task::spawn_local(host::watchdog(shared.clone()));
     while let Some(cmd) = rx.recv().await {
         match cmd {
             Command::Spawn {
@@ -39,7 +46,7 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
                 channel,
                 reply,
             } => {
-                let _ = reply.send(spawn_worker(&core, id, req, channel));
+                let _ = reply.send(spawn_worker(&core, &sides, id, req, channel));
             }
             Command::Detach { id } => {
                 core.detached.borrow_mut().insert(id);
@@ -58,6 +65,7 @@ pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedRece
 
 fn spawn_worker(
     core: &Rc<Core>,
+    sides: &Arc<Sides>,
     id: u32,
     req: SpawnRequest,
     options: ChannelOptions,
@@ -105,13 +113,19 @@ fn spawn_worker(
     let channel = Channel::new(ipc).map_err(|e| EngineError::from_io(&e, "spawn"))?;
     let pidfd = crate::ipc::fdpass::register(spawned.pidfd)
         .map_err(|e| EngineError::from_io(&e, "spawn"))?;
+    let side = Arc::new(ReadSide {
+        reader: std::sync::Mutex::new(Reader::new(id, &options)),
+        turn: Arc::new(ReadTurn::new()),
+    });
     lock(&core.shared.channels).insert(
         id,
         ChannelEntry {
             channel: channel.clone(),
             mode,
+            turn: side.turn.clone(),
         },
     );
+    sides.insert(id, side.clone());
     lock(&core.shared.procs).insert(
         id,
         ProcEntry {
@@ -120,7 +134,14 @@ fn spawn_worker(
             handed: 0,
         },
     );
-    tokio::task::spawn_local(worker::run(core.clone(), id, channel, options, pidfd));
+    tokio::task::spawn_local(worker::run(
+        core.clone(),
+        id,
+        channel,
+        pidfd,
+        side,
+        sides.clone(),
+    ));
     Ok(SpawnResult {
         pid: spawned.pid,
         stdio,

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
 
-use super::engine::{lock, ChannelOptions, Core};
+use super::engine::{lock, Core};
 use super::event::Event;
-use super::reader::{ReadOutcome, Reader};
+use super::host::{ReadSide, Sides};
+use super::reader::ReadOutcome;
 use crate::ipc::channel::Channel;
 use crate::process::child::{self, ExitStatus};
 use crate::scheduler::Scheduler;
@@ -24,7 +25,12 @@ struct WorkerTask {
     core: Rc<Core>,
     channel: Arc<Channel>,
     pidfd: AsyncFd<OwnedFd>,
-    reader: Reader,
+    /// The reader, shared with the host's poll (cluster/host.rs).
+    side: Arc<ReadSide>,
+    sides: Arc<Sides>,
+    /// The channel's readiness, registered while the engine reads it (not while the host does,
+    /// or the engine thread would still be woken by every message).
+    reading: Option<AsyncFd<OwnedFd>>,
     /// The channel has not reached end-of-stream.
     channel_open: bool,
     exited: bool,
@@ -37,8 +43,9 @@ pub(crate) async fn run(
     core: Rc<Core>,
     id: u32,
     channel: Arc<Channel>,
-    options: ChannelOptions,
     pidfd: AsyncFd<OwnedFd>,
+    side: Arc<ReadSide>,
+    sides: Arc<Sides>,
 ) {
     let shared = core.shared.clone();
     let writer = tokio::task::spawn_local(
@@ -51,7 +58,9 @@ pub(crate) async fn run(
         core,
         channel,
         pidfd,
-        reader: Reader::new(id, &options),
+        side,
+        sides,
+        reading: None,
         channel_open: true,
         exited: false,
         exit: None,
@@ -61,7 +70,8 @@ pub(crate) async fn run(
 
 impl WorkerTask {
     async fn run(mut self, writer: tokio::task::JoinHandle<()>) {
-        let backlog = self.reader.backlog.clone();
+        let backlog = lock(&self.side.reader).backlog.clone();
+        let turn = self.side.turn.clone();
         while self.channel_open || !self.exited {
             if self.channel_open && backlog.waiting() > BACKLOG_LIMIT {
                 tokio::select! {
@@ -75,18 +85,53 @@ impl WorkerTask {
                 }
                 continue;
             }
+            let engine_reads = turn.engine_reads();
+            if engine_reads && self.channel_open && self.reading.is_none() {
+                match self.channel.watch_readable() {
+                    Ok(r) => self.reading = Some(r),
+                    Err(_) => {
+                        self.on_disconnect();
+                        continue;
+                    }
+                }
+            }
+            let watched = self.reading.as_ref();
             tokio::select! {
-                ready = self.channel.io().readable(), if self.channel_open => {
+                ready = async {
+                    match watched {
+                        Some(w) => w.readable().await,
+                        None => std::future::pending().await,
+                    }
+                }, if self.channel_open && engine_reads && watched.is_some() => {
                     match ready {
-                        Ok(mut guard) => match self.reader.read(&self.core, &self.channel, false) {
-                            ReadOutcome::Drained => guard.clear_ready(),
-                            ReadOutcome::MoreLater => {
-                                drop(guard);
-                                tokio::task::yield_now().await;
+                        Ok(mut guard) => {
+                            let outcome = lock(&self.side.reader).read(&self.core, &self.channel, false);
+                            match outcome {
+                                ReadOutcome::Drained => {
+                                    guard.clear_ready();
+                                    drop(guard);
+                                    self.offer_to_host();
+                                }
+                                ReadOutcome::MoreLater => {
+                                    drop(guard);
+                                    tokio::task::yield_now().await;
+                                }
+                                ReadOutcome::Eof => {
+                                    drop(guard);
+                                    self.on_disconnect();
+                                }
                             }
-                            ReadOutcome::Eof => self.on_disconnect(),
-                        },
+                        }
                         Err(_) => self.on_disconnect(),
+                    }
+                }
+                // The host left something to handle, or the engine needs to read again: what
+                // the host left comes first. Watched in either mode: the host may hand back
+                // between the engine's offer and this select.
+                _ = turn.taken_back.notified(), if self.channel_open => {
+                    turn.take_back();
+                    if let ReadOutcome::Eof = self.read(false) {
+                        self.on_disconnect();
                     }
                 }
                 status = child::wait_exit(&self.pidfd), if !self.exited => self.on_exit(status),
@@ -101,8 +146,9 @@ impl WorkerTask {
     /// holds its end).
     fn on_exit(&mut self, status: ExitStatus) {
         self.exited = true;
+        self.side.turn.take_back();
         while self.channel_open {
-            match self.reader.read(&self.core, &self.channel, true) {
+            match self.read(true) {
                 ReadOutcome::MoreLater => continue,
                 ReadOutcome::Eof => self.on_disconnect(),
                 ReadOutcome::Drained => break,
@@ -115,9 +161,27 @@ impl WorkerTask {
         }
     }
 
+    fn read(&mut self, to_eof: bool) -> ReadOutcome {
+        lock(&self.side.reader).read(&self.core, &self.channel, to_eof)
+    }
+
+    /// With the socket drained and nothing awaited from the worker, the host may read it.
+    fn offer_to_host(&mut self) {
+        let awaited =
+            self.core.sched.borrow().awaits_answer_from(self.id) || self.channel.awaiting_ack();
+        if self.exited || awaited || !lock(&self.side.reader).settled() {
+            return;
+        }
+        if self.core.shared.offer_host(self.id, &self.side.turn) {
+            // Deregistered, so the host's reading does not wake this thread.
+            self.reading = None;
+        }
+    }
+
     /// End-of-stream: fail what waits to be written, take the worker out of server sharing and
     /// report the disconnect.
     fn on_disconnect(&mut self) {
+        self.side.turn.take_back();
         self.channel_open = false;
         let (core, id) = (&self.core, self.id);
         core.shared.push_send_done(id, self.channel.close());
@@ -133,8 +197,11 @@ impl WorkerTask {
             channel,
             pidfd,
             exit,
+            sides,
             ..
         } = self;
+        sides.remove(id);
+        core.shared.end_host(id);
         channel.close();
         core.shared
             .channels

@@ -379,6 +379,11 @@ impl Scheduler {
         }
     }
 
+    /// Whether a connection handed to `worker` waits for its answer.
+    pub fn awaits_answer_from(&self, worker: u32) -> bool {
+        self.in_flight.keys().any(|(w, _)| *w == worker)
+    }
+
     /// A reply (`ack`) from a worker; returns false if it answered nothing of the scheduler's.
     pub fn on_reply(
         this: &SchedulerRef,

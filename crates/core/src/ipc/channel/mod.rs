@@ -40,7 +40,9 @@ impl Sink for Socket<'_> {
 }
 
 pub struct Channel {
-    io: AsyncFd<OwnedFd>,
+    /// The socket. Readiness to read is watched through `watch_readable`, only while the engine
+    /// reads it (the host's thread may read it instead: cluster/host.rs).
+    fd: OwnedFd,
     queue: Mutex<SendQueue>,
     writer_wake: Notify,
 }
@@ -49,18 +51,20 @@ impl Channel {
     /// Wraps the primary's end of a channel socket. Must be called on the engine's runtime.
     pub fn new(fd: OwnedFd) -> io::Result<Arc<Channel>> {
         Ok(Arc::new(Channel {
-            io: fdpass::register(fd)?,
+            fd,
             queue: Mutex::new(SendQueue::default()),
             writer_wake: Notify::new(),
         }))
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+        self.fd.as_fd()
     }
 
-    pub fn io(&self) -> &AsyncFd<OwnedFd> {
-        &self.io
+    /// Registers a duplicate of the socket for readiness to read, for as long as the result
+    /// lives (engine thread only).
+    pub fn watch_readable(&self) -> io::Result<AsyncFd<OwnedFd>> {
+        fdpass::register(self.fd.try_clone()?)
     }
 
     fn lock(&self) -> MutexGuard<'_, SendQueue> {
@@ -124,7 +128,6 @@ impl Channel {
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
-    #[cfg(test)]
     pub fn awaiting_ack(&self) -> bool {
         self.lock().awaiting_ack()
     }
@@ -142,7 +145,7 @@ impl Channel {
             let (failed, first) = q.close(sink);
             if first {
                 let _ = nix::sys::socket::shutdown(
-                    self.io.get_ref().as_raw_fd(),
+                    self.fd.as_raw_fd(),
                     nix::sys::socket::Shutdown::Both,
                 );
             }

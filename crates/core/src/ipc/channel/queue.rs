@@ -157,7 +157,6 @@ impl SendQueue {
     }
 
     /// True while a sent descriptor waits for the peer's ACK.
-    #[cfg(test)]
     pub fn awaiting_ack(&self) -> bool {
         self.awaiting_ack
     }

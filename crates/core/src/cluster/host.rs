@@ -1,0 +1,153 @@
+//! Reading a worker's channel on the host's (JavaScript) thread while that thread is free, so a
+//! message from a worker wakes one thread, as in Node, instead of the engine's and then the
+//! host's. The engine still owns the protocol and takes reading back whenever it is needed:
+//! - the host reads only user messages: at the first internal message (an ACK, `queryServer`,
+//!   `listening`, a handle), at end-of-stream or at a malformed frame, it stops and leaves what
+//!   it read from there on to the worker's task, which handles it in wire order and reads on;
+//! - the engine reads whenever it waits for a worker's answer (a connection or handle it sent),
+//!   so round-robin distribution never depends on the host's thread;
+//! - the engine's watchdog takes reading back from a host whose thread is blocked (a channel
+//!   still readable `WATCHDOG_TICK` after it became readable, with no host read between), so
+//!   that internal messages are handled during a block as before, and a worker's flood is read
+//!   and bounded by the backlog limit as before;
+//! - the engine offers reading to the host only once its own read drained the socket with
+//!   nothing awaited; the host starts its poll when it next takes events, unless the engine took
+//!   the offer back meanwhile.
+//!
+//! Events are pushed to the shared queue while the reader is locked, so a worker's events keep
+//! wire order whichever thread read them.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+use super::engine::{lock, ReadTurn, Shared};
+use super::reader::Reader;
+use crate::ipc::channel::Channel;
+use tokio::io::unix::AsyncFd;
+
+/// How often the watchdog looks at channels the host reads.
+const WATCHDOG_TICK: Duration = Duration::from_millis(250);
+
+/// A worker's reader, used by whichever thread's turn it is.
+pub(crate) struct ReadSide {
+    pub(super) reader: Mutex<Reader>,
+    pub(super) turn: Arc<ReadTurn>,
+}
+
+/// The readers of live workers, by id, for the host's polls.
+#[derive(Default)]
+pub(crate) struct Sides(Mutex<HashMap<u32, Arc<ReadSide>>>);
+
+impl Sides {
+    pub(super) fn insert(&self, id: u32, side: Arc<ReadSide>) {
+        lock(&self.0).insert(id, side);
+    }
+
+    pub(super) fn remove(&self, id: u32) {
+        lock(&self.0).remove(&id);
+    }
+
+    pub(super) fn get(&self, id: u32) -> Option<Arc<ReadSide>> {
+        lock(&self.0).get(&id).cloned()
+    }
+}
+
+/// What the host's poll does after a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostRead {
+    /// Keep polling.
+    Continue,
+    /// Stop polling: reading is the engine's (until it offers it again).
+    Stop,
+}
+
+impl ReadSide {
+    /// One turn of the host's poll: reads what the channel holds, if reading is still the
+    /// host's.
+    pub(super) fn host_read(&self, shared: &Shared, channel: &Arc<Channel>) -> HostRead {
+        if !self.turn.host_reads() {
+            return HostRead::Stop;
+        }
+        // The engine holds the reader only while it reads, which it does not while reading is
+        // the host's but for the moment it takes reading back.
+        let Ok(mut reader) = self.reader.try_lock() else {
+            return HostRead::Continue;
+        };
+        self.turn.host_reads.fetch_add(1, Ordering::AcqRel);
+        let handed_back = reader.read_host(shared, channel, || self.turn.host_reads());
+        drop(reader);
+        if handed_back {
+            self.turn.take_back();
+            return HostRead::Stop;
+        }
+        if self.turn.host_reads() {
+            HostRead::Continue
+        } else {
+            HostRead::Stop
+        }
+    }
+}
+
+/// The engine thread's watchdog: takes reading back from a host that stopped reading. It
+/// waits on the readiness of the channels the host reads (registered for that one wait, so a
+/// busy channel does not wake the engine per message), then gives the host `WATCHDOG_TICK` to
+/// read: a channel still readable with no host read since is taken back. An idle primary is
+/// not woken by it at all.
+pub(super) async fn watchdog(shared: Arc<Shared>) {
+    loop {
+        let hosted: Vec<(u32, Arc<ReadTurn>, Arc<Channel>)> = lock(&shared.channels)
+            .iter()
+            .filter(|(_, e)| !e.turn.engine_reads())
+            .map(|(id, e)| (*id, e.turn.clone(), e.channel.clone()))
+            .collect();
+        if hosted.is_empty() {
+            shared.watchdog_wake.notified().await;
+            continue;
+        }
+        {
+            let watched: Vec<AsyncFd<OwnedFd>> = hosted
+                .iter()
+                .filter_map(|(_, _, c)| c.watch_readable().ok())
+                .collect();
+            let any = poll_fn(|cx| {
+                if watched
+                    .iter()
+                    .any(|w| matches!(w.poll_read_ready(cx), Poll::Ready(_)))
+                {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            });
+            tokio::select! {
+                _ = any => {}
+                // Another channel was offered to the host: watch it too.
+                _ = shared.watchdog_wake.notified() => continue,
+            }
+        }
+        let reads: HashMap<u32, u64> = hosted
+            .iter()
+            .map(|(id, t, _)| (*id, t.host_reads.load(Ordering::Acquire)))
+            .collect();
+        tokio::time::sleep(WATCHDOG_TICK).await;
+        for (id, turn, channel) in hosted {
+            let unread = readable_now(&channel)
+                && reads.get(&id) == Some(&turn.host_reads.load(Ordering::Acquire));
+            if unread && !turn.engine_reads() {
+                turn.take_back();
+            }
+        }
+    }
+}
+
+/// Whether the channel has something to read right now (no waiting).
+fn readable_now(channel: &Channel) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(channel.fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+}
