@@ -18,11 +18,9 @@
 //! wire order whichever thread read them.
 
 use std::collections::HashMap;
-use std::future::poll_fn;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
 
 use super::engine::{lock, ReadTurn, Shared};
@@ -114,18 +112,8 @@ pub(super) async fn watchdog(shared: Arc<Shared>) {
                 .iter()
                 .filter_map(|(_, _, c)| c.watch_readable().ok())
                 .collect();
-            let any = poll_fn(|cx| {
-                if watched
-                    .iter()
-                    .any(|w| matches!(w.poll_read_ready(cx), Poll::Ready(_)))
-                {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            });
             tokio::select! {
-                _ = any => {}
+                _ = crate::ipc::fdpass::any_readable(&watched) => {}
                 // Another channel was offered to the host: watch it too.
                 _ = shared.watchdog_wake.notified() => continue,
             }

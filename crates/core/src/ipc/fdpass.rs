@@ -133,6 +133,22 @@ pub fn register_shared(
     unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(|e| e.into_parts().1)
 }
 
+/// Resolves once any of `watched` is readable (never, for none). The registrations are the
+/// caller's: a watcher that wants to be woken once, not per event, drops them right after.
+pub async fn any_readable<T: std::os::fd::AsRawFd>(watched: &[AsyncFd<T>]) {
+    std::future::poll_fn(|cx| {
+        if watched
+            .iter()
+            .any(|w| matches!(w.poll_read_ready(cx), std::task::Poll::Ready(_)))
+        {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 fn register_with(fd: OwnedFd, interest: Interest) -> io::Result<AsyncFd<OwnedFd>> {
     // SAFETY: `OwnedFd` owns an open descriptor, keeps it open until the AsyncFd drops it, and
     // its `as_raw_fd` always returns that same number, which is what `register_with_interest`

@@ -5,11 +5,9 @@
 //! woken by nothing, and a busy one a few tens of times a second, whatever the connection rate.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
 use std::os::fd::OwnedFd;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::io::unix::AsyncFd;
@@ -41,18 +39,8 @@ pub(super) async fn run(
                 .into_iter()
                 .filter_map(|fd| fdpass::register_shared(fd).ok())
                 .collect();
-            let waiting = poll_fn(|cx| {
-                if watched
-                    .iter()
-                    .any(|w| matches!(w.poll_read_ready(cx), Poll::Ready(_)))
-                {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            });
             tokio::select! {
-                _ = waiting => {}
+                _ = fdpass::any_readable(&watched) => {}
                 // Members changed: watch the new list (or start sampling for a departed one).
                 _ = wake.notified() => continue,
             }
