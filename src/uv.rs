@@ -9,7 +9,7 @@ use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use napi::{sys, Env, JsFunction, NapiRaw};
-use rust_cluster_core::{Cluster, HostRead};
+use rust_cluster_core::{Cluster, HostRead, HostReader};
 
 use crate::convert::events_to_js;
 
@@ -36,6 +36,8 @@ struct Poll {
     /// How events reach JS from here, shared by every poll (lives as long as the process).
     deliver: &'static Deliver,
     cluster: Cluster,
+    /// The channel's reader, looked up once here rather than at every readable event.
+    reader: HostReader,
     id: u32,
     /// The duplicate of the channel's descriptor that libuv polls.
     fd: OwnedFd,
@@ -110,11 +112,10 @@ impl Polls {
                 close(p);
             }
         }
-        for (id, fd) in offered {
-            let Some(fd) = fd else { continue };
+        for id in offered {
             let p = match self.polls.get(&id) {
                 Some(p) => *p,
-                None => match self.open(cluster, id, fd) {
+                None => match self.open(cluster, id) {
                     Some(p) => p,
                     None => {
                         cluster.host_declines(id);
@@ -136,7 +137,11 @@ impl Polls {
         }
     }
 
-    fn open(&mut self, cluster: &Cluster, id: u32, fd: OwnedFd) -> Option<*mut Poll> {
+    /// A poll of worker `id`'s channel, made at its first offer and kept until the channel is
+    /// gone (later offers only start it again).
+    fn open(&mut self, cluster: &Cluster, id: u32) -> Option<*mut Poll> {
+        let reader = cluster.host_reader(id)?;
+        let fd = reader.watch_fd().ok()?;
         // SAFETY: uv_handle_size only reads its argument.
         let size = unsafe { uv_handle_size(UV_POLL) };
         let words = size.div_ceil(8).max(1);
@@ -144,6 +149,7 @@ impl Polls {
             handle: vec![0u64; words].into_boxed_slice(),
             deliver: self.deliver,
             cluster: cluster.clone(),
+            reader,
             id,
             fd,
             active: false,
@@ -205,10 +211,7 @@ extern "C" fn on_poll(handle: *mut c_void, status: c_int, _events: c_int) {
     let read = if status < 0 {
         None
     } else {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            poll.cluster.host_read(poll.id)
-        }))
-        .ok()
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll.reader.read())).ok()
     };
     if read.is_some() {
         poll.deliver.events(&poll.cluster);

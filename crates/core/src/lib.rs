@@ -18,7 +18,7 @@ pub(crate) mod scheduler;
 
 pub use cluster::engine::{ChannelOptions, SpawnResult};
 pub use cluster::event::{Event, PassedHandle, Payload};
-pub use cluster::host::HostRead;
+pub use cluster::host::{HostRead, HostReader};
 pub use cluster::primary::{Cluster, WorkerStats};
 pub use error::EngineError;
 pub use ipc::channel::{SendFailure, SendStatus};

@@ -109,7 +109,7 @@ impl ReadTurn {
         self.mode.load(Ordering::Acquire) == ENGINE
     }
 
-    pub(super) fn host_reads(&self) -> bool {
+    pub(super) fn is_host(&self) -> bool {
         self.mode.load(Ordering::Acquire) == HOST
     }
 

@@ -64,11 +64,38 @@ pub enum HostRead {
     Stop,
 }
 
-impl ReadSide {
+/// The host's end of one worker's channel: what its poll reads with (`Cluster::host_reader`).
+pub struct HostReader {
+    side: Arc<ReadSide>,
+    channel: Arc<Channel>,
+    shared: Arc<Shared>,
+}
+
+impl HostReader {
+    pub(super) fn new(side: Arc<ReadSide>, channel: Arc<Channel>, shared: Arc<Shared>) -> Self {
+        HostReader {
+            side,
+            channel,
+            shared,
+        }
+    }
+
+    /// A duplicate of the channel's descriptor, for the host's poll to watch.
+    pub fn watch_fd(&self) -> std::io::Result<OwnedFd> {
+        self.channel.fd().try_clone_to_owned()
+    }
+
     /// One turn of the host's poll: reads what the channel holds, if reading is still the
-    /// host's.
-    pub(super) fn host_read(&self, shared: &Shared, channel: &Arc<Channel>) -> HostRead {
-        if !self.turn.host_reads() {
+    /// host's. The events wait for the host's `Cluster::drain_events`, which it calls next
+    /// (nothing else wakes it for them).
+    pub fn read(&self) -> HostRead {
+        self.side.host_read(&self.shared, &self.channel)
+    }
+}
+
+impl ReadSide {
+    fn host_read(&self, shared: &Shared, channel: &Arc<Channel>) -> HostRead {
+        if !self.turn.is_host() {
             return HostRead::Stop;
         }
         // The engine holds the reader only while it reads, which it does not while reading is
@@ -77,13 +104,13 @@ impl ReadSide {
             return HostRead::Continue;
         };
         self.turn.host_reads.fetch_add(1, Ordering::AcqRel);
-        let handed_back = reader.read_host(shared, channel, || self.turn.host_reads());
+        let handed_back = reader.read_host(shared, channel, || self.turn.is_host());
         drop(reader);
         if handed_back {
             self.turn.take_back();
             return HostRead::Stop;
         }
-        if self.turn.host_reads() {
+        if self.turn.is_host() {
             HostRead::Continue
         } else {
             HostRead::Stop

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::engine::{lock, ChannelOptions, Command, HostPolls, Queue, Shared, SpawnResult};
 use super::event::Event;
-use super::host::{HostRead, Sides};
+use super::host::{HostReader, Sides};
 use super::thread::engine_main;
 use crate::error::EngineError;
 use crate::ipc::channel::{Origin, SendFailure, SendStatus};
@@ -102,25 +102,28 @@ impl Cluster {
         self.shared.host.enabled.store(true, Ordering::Release);
     }
 
-    /// What changed for the host's polls since it last asked: workers whose reading it may take
-    /// (with a duplicate of the channel's descriptor to poll, when it accepts the offer: None if
-    /// the engine took it back meanwhile), and workers whose channel is gone.
-    pub fn host_changes(&self) -> (Vec<(u32, Option<OwnedFd>)>, Vec<u32>) {
+    /// What changed for the host's polls since it last asked: workers whose reading it now has
+    /// (offers it accepted here; an offer the engine took back meanwhile is left out), and
+    /// workers whose channel is gone.
+    pub fn host_changes(&self) -> (Vec<u32>, Vec<u32>) {
         let (offered, ended) = std::mem::take(&mut *lock(&self.shared.host.changes));
-        let offered = offered
+        let channels = lock(&self.shared.channels);
+        let accepted = offered
             .into_iter()
-            .map(|id| {
-                let accepted = lock(&self.shared.channels).get(&id).and_then(|e| {
-                    if !e.channel.is_closed() && e.turn.accept() {
-                        e.channel.fd().try_clone_to_owned().ok()
-                    } else {
-                        None
-                    }
-                });
-                (id, accepted)
+            .filter(|id| {
+                channels
+                    .get(id)
+                    .is_some_and(|e| !e.channel.is_closed() && e.turn.accept())
             })
             .collect();
-        (offered, ended)
+        (accepted, ended)
+    }
+
+    /// What the host's poll of worker `id`'s channel reads with, made once per poll.
+    pub fn host_reader(&self, id: u32) -> Option<HostReader> {
+        let side = self.sides.get(id)?;
+        let (channel, _) = self.shared.entry(id)?;
+        Some(HostReader::new(side, channel, self.shared.clone()))
     }
 
     /// The host cannot poll worker `id`'s channel after all: the engine reads it.
@@ -128,19 +131,6 @@ impl Cluster {
         if let Some(e) = lock(&self.shared.channels).get(&id) {
             e.turn.take_back();
         }
-    }
-
-    /// Whether the host's poll still reads worker `id`'s channel after a turn of it. The events
-    /// it read wait for the host's `drain_events`, which it calls next (nothing else wakes it
-    /// for them).
-    pub fn host_read(&self, id: u32) -> HostRead {
-        let Some(side) = self.sides.get(id) else {
-            return HostRead::Stop;
-        };
-        let Some((channel, _)) = self.shared.entry(id) else {
-            return HostRead::Stop;
-        };
-        side.host_read(&self.shared, &channel)
     }
 
     /// Spawns worker `id` (blocks until the exec succeeded or failed). The spawn runs on the

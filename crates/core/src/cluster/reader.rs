@@ -42,6 +42,10 @@ pub(super) struct Reader {
     host_eof: bool,
 }
 
+/// What a read does with each whole frame: the reader, the frame, the room the frames after it
+/// can add to a run, and the read's events.
+type FrameFn<'f> = dyn FnMut(&mut Reader, Cow<'_, [u8]>, usize, &mut Vec<Event>) + 'f;
+
 /// A frame the host read and the engine handles.
 enum Handover {
     /// An internal message, already parsed.
@@ -117,76 +121,106 @@ impl Reader {
         still_host: impl Fn() -> bool,
     ) -> bool {
         let mut events = Vec::new();
-        let mut handing = !self.settled();
         for _ in 0..READS_PER_TURN {
-            if handing || !still_host() {
+            if !self.settled() || !still_host() {
                 break;
             }
-            let fds_before = self.fds.len();
-            match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
-                Ok(0) => {
-                    self.host_eof = true;
-                    handing = true;
+            let step = self.recv_once(channel, false, &mut events, &mut |r, f, room, events| {
+                if !r.settled() {
+                    // Past what the engine must handle: the rest is its, in order.
+                    r.handover.push_back(Handover::Frame(f.into_owned()));
+                    return;
                 }
-                Ok(n) => {
-                    let drained = n < self.buf.len() && self.fds.len() == fds_before;
-                    if self.fds.len() > MAX_UNCLAIMED_FDS {
-                        self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), &mut events);
-                        handing = true;
-                        break;
-                    }
-                    let buf = std::mem::take(&mut self.buf);
-                    let mut frames = Vec::new();
-                    let res = self.decoder.push(&buf[..n], &mut frames);
-                    let mut room: usize = frames.iter().map(|f| f.len() + 1).sum();
-                    for f in frames {
-                        let this = f.len() + 1;
-                        if handing {
-                            self.handover.push_back(Handover::Frame(f.into_owned()));
-                            continue;
-                        }
-                        let incoming = match self.mode {
-                            Mode::Json => classify_json(f),
-                            Mode::Advanced => classify_advanced(f),
-                        };
-                        match incoming {
-                            Ok(Incoming::User(body)) => self.user(body, room, &mut events),
-                            Ok(Incoming::Internal(map)) => {
-                                self.handover.push_back(Handover::Internal(map));
-                                handing = true;
-                            }
-                            Err(e) => {
-                                self.malformed(channel, e.to_string(), &mut events);
-                                handing = true;
-                                break;
-                            }
-                        }
-                        room -= this;
-                    }
-                    self.buf = buf;
-                    if let Err(e) = res {
-                        self.malformed(channel, e.to_string(), &mut events);
-                        handing = true;
-                    }
-                    if drained {
-                        break;
-                    }
+                match r.classify(f) {
+                    Ok(Incoming::User(body)) => r.user(body, room, events),
+                    Ok(Incoming::Internal(map)) => r.handover.push_back(Handover::Internal(map)),
+                    Err(e) => r.malformed(channel, e.to_string(), events),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => {
-                    self.host_eof = true;
-                    handing = true;
-                }
+            });
+            match step {
+                ReadOutcome::MoreLater => {}
+                ReadOutcome::Drained => break,
+                ReadOutcome::Eof => self.host_eof = true,
             }
         }
-        for ev in &mut events {
+        let credit = self.finish(&mut events);
+        shared.push_read_quiet(events, credit);
+        !self.settled()
+    }
+
+    /// One `recv`: what it carried is decoded and each whole frame given to `each` (with the
+    /// room the frames after it can add to a run), until the reader is poisoned. `MoreLater`:
+    /// the socket may hold more.
+    fn recv_once(
+        &mut self,
+        channel: &Arc<Channel>,
+        to_eof: bool,
+        events: &mut Vec<Event>,
+        each: &mut FrameFn<'_>,
+    ) -> ReadOutcome {
+        let fds_before = self.fds.len();
+        match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
+            Ok(0) => ReadOutcome::Eof,
+            Ok(n) => {
+                // A short read drained the socket (a stream read only stops early at a
+                // segment that carried descriptors), so no second read to see EAGAIN.
+                let drained = !to_eof && n < self.buf.len() && self.fds.len() == fds_before;
+                if self.poisoned {
+                    self.fds.clear();
+                    return ReadOutcome::MoreLater;
+                }
+                if self.fds.len() > MAX_UNCLAIMED_FDS {
+                    self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), events);
+                    return ReadOutcome::MoreLater;
+                }
+                // The frames borrow the read buffer; it is put back once they are used.
+                let buf = std::mem::take(&mut self.buf);
+                let mut frames = Vec::new();
+                let res = self.decoder.push(&buf[..n], &mut frames);
+                // What the frames still to come can add to a run (each json text gains a
+                // newline in it).
+                let mut room: usize = frames.iter().map(|f| f.len() + 1).sum();
+                for f in frames {
+                    if self.poisoned {
+                        break;
+                    }
+                    let this = f.len() + 1;
+                    each(self, f, room, events);
+                    room -= this;
+                }
+                self.buf = buf;
+                if let Err(e) = res {
+                    self.malformed(channel, e.to_string(), events);
+                }
+                if drained {
+                    ReadOutcome::Drained
+                } else {
+                    ReadOutcome::MoreLater
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ReadOutcome::Drained,
+            Err(_) => ReadOutcome::Eof,
+        }
+    }
+
+    /// The read's runs trimmed to size, and its claim on the backlog.
+    fn finish(&mut self, events: &mut [Event]) -> Option<Credit> {
+        for ev in events.iter_mut() {
             if let Event::Messages { run, .. } = ev {
                 run.trim();
             }
         }
-        let credit = self.credit.take().filter(|c| !c.is_empty());
-        shared.push_read_quiet(events, credit);
-        handing
+        self.credit.take().filter(|c| !c.is_empty())
+    }
+
+    fn classify<'a>(
+        &self,
+        frame: Cow<'a, [u8]>,
+    ) -> Result<Incoming<'a>, crate::ipc::message::MessageError> {
+        match self.mode {
+            Mode::Json => classify_json(frame),
+            Mode::Advanced => classify_advanced(frame),
+        }
     }
 
     /// Reads what the channel holds. `to_eof` (the worker has exited) keeps reading until
@@ -200,73 +234,19 @@ impl Reader {
         let mut events = Vec::new();
         let mut outcome = ReadOutcome::MoreLater;
         if self.take_handover(core, channel, &mut events) {
-            let credit = self.credit.take().filter(|c| !c.is_empty());
+            let credit = self.finish(&mut events);
             core.shared.push_read(events, credit);
             return ReadOutcome::Eof;
         }
         for _ in 0..READS_PER_TURN {
-            let fds_before = self.fds.len();
-            match fdpass::recv(channel.fd(), &mut self.buf, &mut self.fds) {
-                Ok(0) => {
-                    outcome = ReadOutcome::Eof;
-                    break;
-                }
-                Ok(n) => {
-                    // A short read drained the socket (a stream read only stops early at a
-                    // segment that carried descriptors), so no second read to see EAGAIN.
-                    let drained = !to_eof && n < self.buf.len() && self.fds.len() == fds_before;
-                    if self.poisoned {
-                        self.fds.clear();
-                        continue;
-                    }
-                    if self.fds.len() > MAX_UNCLAIMED_FDS {
-                        self.malformed(channel, format!("more than {MAX_UNCLAIMED_FDS} descriptors without NODE_HANDLE messages"), &mut events);
-                        continue;
-                    }
-                    // The frames borrow the read buffer; it is put back once they are used.
-                    let buf = std::mem::take(&mut self.buf);
-                    let mut frames = Vec::new();
-                    let res = self.decoder.push(&buf[..n], &mut frames);
-                    // What the frames still to come can add to a run (each json text gains a
-                    // newline in it).
-                    let mut room: usize = frames.iter().map(|f| f.len() + 1).sum();
-                    for f in frames {
-                        if self.poisoned {
-                            break;
-                        }
-                        let this = f.len() + 1;
-                        self.frame(core, channel, f, room, &mut events);
-                        room -= this;
-                    }
-                    self.buf = buf;
-                    if let Err(e) = res {
-                        self.malformed(channel, e.to_string(), &mut events);
-                    }
-                    if drained {
-                        outcome = ReadOutcome::Drained;
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    outcome = ReadOutcome::Drained;
-                    break;
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => {
-                    outcome = ReadOutcome::Eof;
-                    break;
-                }
-                Err(_) => {
-                    outcome = ReadOutcome::Eof;
-                    break;
-                }
+            outcome = self.recv_once(channel, to_eof, &mut events, &mut |r, f, room, events| {
+                r.frame(core, channel, f, room, events)
+            });
+            if !matches!(outcome, ReadOutcome::MoreLater) {
+                break;
             }
         }
-        for ev in &mut events {
-            if let Event::Messages { run, .. } = ev {
-                run.trim();
-            }
-        }
-        let credit = self.credit.take().filter(|c| !c.is_empty());
+        let credit = self.finish(&mut events);
         core.shared.push_read(events, credit);
         outcome
     }
@@ -305,11 +285,7 @@ impl Reader {
         room: usize,
         events: &mut Vec<Event>,
     ) {
-        let incoming = match self.mode {
-            Mode::Json => classify_json(frame),
-            Mode::Advanced => classify_advanced(frame),
-        };
-        match incoming {
+        match self.classify(frame) {
             Ok(Incoming::User(body)) => self.user(body, room, events),
             Ok(Incoming::Internal(map)) => {
                 let report = self.report(core, &map);

@@ -66,6 +66,16 @@ pub(crate) enum Handle {
 }
 
 impl Handle {
+    /// The connections the engine hands out on this handle to `worker`, if it takes them now
+    /// (a reuseport worker that is stuck, drained or on probation does not).
+    fn rotation_for(&mut self, worker: u32) -> Option<&mut Rotation> {
+        match self {
+            Handle::Rr(h) => Some(&mut h.rotation),
+            Handle::ReusePort(h) if h.takes_connections(worker) => Some(&mut h.rotation),
+            Handle::ReusePort(_) | Handle::Shared(_) => None,
+        }
+    }
+
     /// The connections the engine hands out on this handle, and the workers taking them.
     fn rotation_mut(&mut self) -> Option<&mut Rotation> {
         match self {
@@ -307,15 +317,12 @@ impl Scheduler {
             if me.draining.contains(&worker) {
                 return;
             }
-            let Some(h) = me.handles.get_mut(key) else {
-                return;
-            };
-            if let Handle::ReusePort(r) = h {
-                if !r.takes_connections(worker) {
-                    return;
-                }
-            }
-            let Some(conn) = h.rotation_mut().and_then(|r| r.take_for(worker)) else {
+            let Some(conn) = me
+                .handles
+                .get_mut(key)
+                .and_then(|h| h.rotation_for(worker))
+                .and_then(|r| r.take_for(worker))
+            else {
                 return;
             };
             conn
