@@ -53,16 +53,14 @@ impl Engine {
         let host_reads = std::env::var_os("RUST_CLUSTER_HOST_READS").is_none_or(|v| v != "0");
         let polls = host_reads.then(|| Polls::new(&env, &on_events)).flatten();
         let enable = polls.is_some();
-        let polls = std::sync::Mutex::new(polls);
+
         let mut tsfn: ThreadsafeFunction<(), ErrorStrategy::Fatal> = on_events
             .create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<()>| {
                 // Every event waiting, as the call's one argument (a conversion error surfaces
                 // as an uncaught exception, as a throw from the callback would).
                 let events = source.get().map(Cluster::drain_events).unwrap_or_default();
-                if let (Some(cluster), Ok(mut polls)) = (source.get(), polls.lock()) {
-                    if let Some(polls) = polls.as_mut() {
-                        polls.apply(cluster);
-                    }
+                if let (Some(cluster), Some(polls)) = (source.get(), polls.as_ref()) {
+                    polls.apply(cluster);
                 }
                 Ok(vec![events_to_js(&ctx.env, events)?])
             })?;

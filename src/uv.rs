@@ -4,6 +4,7 @@
 //! loop comes from N-API (`napi_get_uv_event_loop`). This is the binding's only `unsafe` code.
 #![allow(unsafe_code)]
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -33,37 +34,41 @@ extern "C" {
 /// this struct); both are freed in the close callback, once libuv is done with the handle.
 struct Poll {
     handle: Box<[u64]>,
-    /// How events reach JS from here, shared by every poll (lives as long as the process).
-    deliver: &'static Deliver,
+    /// The polls' shared state and how events reach JS from here (lives as long as the process).
+    host: &'static Host,
     cluster: Cluster,
     /// The channel's reader, looked up once here rather than at every readable event.
     reader: HostReader,
     id: u32,
-    /// The duplicate of the channel's descriptor that libuv polls.
-    fd: OwnedFd,
+    /// The duplicate of the channel's descriptor that libuv polls; closed as soon as the poll
+    /// is, so that the worker's descriptors are all gone when JS sees its exit.
+    fd: Option<OwnedFd>,
     active: bool,
+    /// `uv_close` was called: libuv's functions must not touch the handle any more.
+    closing: bool,
 }
 
-/// The polls of the JS thread, by worker id. Only the JS thread touches them.
+/// The JS thread's polls, for the event callback (`apply`).
 pub struct Polls {
-    lp: *mut c_void,
-    deliver: &'static Deliver,
-    polls: HashMap<u32, *mut Poll>,
+    host: &'static Host,
 }
 
-/// The JS event callback, called from a poll like Node calls into JS from libuv
-/// (`napi_make_callback`: microtasks and `process.nextTick` callbacks run when it returns), with
-/// the events the read produced, so that they reach JS in the same turn of the loop.
-struct Deliver {
+/// The polls of the JS thread by worker id, and the JS event callback, called from a poll like
+/// Node calls into JS from libuv (`napi_make_callback`: microtasks and `process.nextTick`
+/// callbacks run when it returns), with the events the read produced, so that they reach JS in
+/// the same turn of the loop. Only the JS thread touches it.
+struct Host {
+    lp: *mut c_void,
+    polls: RefCell<HashMap<u32, *mut Poll>>,
     env: sys::napi_env,
     func: sys::napi_ref,
     context: sys::napi_async_context,
 }
 
-// SAFETY: a `Polls` is created on the JS thread and only used there (from the event callback,
-// which N-API runs on that thread); it is moved into that callback's closure, which is what
-// needs `Send`, but never used from another thread.
-unsafe impl Send for Polls {}
+// SAFETY: a `Host` is made on the JS thread and used only there: from the event callback,
+// which N-API runs on that thread, and from libuv's poll callbacks on that thread's loop. The
+// callback's closure is what needs `Send` (and so `&Host: Send`), but it never runs elsewhere.
+unsafe impl Sync for Host {}
 
 impl Polls {
     /// The JS thread's loop, or None when N-API does not give it (then the engine reads every
@@ -92,31 +97,39 @@ impl Polls {
             return None;
         }
         // One per process (one Engine): leaked on purpose, as the polls refer to it until exit.
-        let deliver: &'static Deliver = Box::leak(Box::new(Deliver {
+        let host: &'static Host = Box::leak(Box::new(Host {
+            lp: lp.cast(),
+            polls: RefCell::new(HashMap::new()),
             env: raw,
             func,
             context,
         }));
-        Some(Polls {
-            lp: lp.cast(),
-            deliver,
-            polls: HashMap::new(),
-        })
+        Some(Polls { host })
     }
 
     /// Starts the polls of channels the engine offered, closes those of channels gone.
-    pub fn apply(&mut self, cluster: &Cluster) {
+    pub fn apply(&self, cluster: &Cluster) {
+        self.host.apply(cluster);
+    }
+}
+
+impl Host {
+    fn apply(&'static self, cluster: &Cluster) {
         let (offered, ended) = cluster.host_changes();
+        let mut polls = self.polls.borrow_mut();
         for id in ended {
-            if let Some(p) = self.polls.remove(&id) {
+            if let Some(p) = polls.remove(&id) {
                 close(p);
             }
         }
         for id in offered {
-            let p = match self.polls.get(&id) {
+            let p = match polls.get(&id) {
                 Some(p) => *p,
                 None => match self.open(cluster, id) {
-                    Some(p) => p,
+                    Some(p) => {
+                        polls.insert(id, p);
+                        p
+                    }
                     None => {
                         cluster.host_declines(id);
                         continue;
@@ -139,7 +152,7 @@ impl Polls {
 
     /// A poll of worker `id`'s channel, made at its first offer and kept until the channel is
     /// gone (later offers only start it again).
-    fn open(&mut self, cluster: &Cluster, id: u32) -> Option<*mut Poll> {
+    fn open(&'static self, cluster: &Cluster, id: u32) -> Option<*mut Poll> {
         let reader = cluster.host_reader(id)?;
         let fd = reader.watch_fd().ok()?;
         // SAFETY: uv_handle_size only reads its argument.
@@ -147,19 +160,20 @@ impl Polls {
         let words = size.div_ceil(8).max(1);
         let poll = Box::new(Poll {
             handle: vec![0u64; words].into_boxed_slice(),
-            deliver: self.deliver,
+            host: self,
             cluster: cluster.clone(),
             reader,
             id,
-            fd,
+            fd: Some(fd),
             active: false,
+            closing: false,
         });
         let p = Box::into_raw(poll);
         // SAFETY: `p` was just allocated; the handle storage is `size` bytes or more, 8-aligned,
         // and zeroed; uv_poll_init initialises it for this loop (the JS thread's, where we are).
         let ok = unsafe {
             let h = handle_ptr(&mut *p);
-            let raw = (*p).fd.as_raw_fd();
+            let raw = (*p).fd.as_ref().map_or(-1, AsRawFd::as_raw_fd);
             if uv_poll_init(self.lp, h, raw) == 0 {
                 // uv_handle_t's first field is `void* data`.
                 *(h as *mut *mut Poll) = p;
@@ -176,7 +190,6 @@ impl Polls {
             drop(unsafe { Box::from_raw(p) });
             return None;
         }
-        self.polls.insert(id, p);
         Some(p)
     }
 }
@@ -185,13 +198,17 @@ fn handle_ptr(poll: &mut Poll) -> *mut c_void {
     poll.handle.as_mut_ptr().cast()
 }
 
-/// Stops and closes a poll; its memory is freed in the close callback.
+/// Stops and closes a poll, and its descriptor at once (libuv has stopped watching it once
+/// uv_poll_stop returns); its memory is freed in the close callback.
 fn close(p: *mut Poll) {
-    // SAFETY: `p` is live and was initialised with uv_poll_init; after uv_close libuv calls
-    // `on_close` exactly once, which frees it.
+    // SAFETY: `p` is live and was initialised with uv_poll_init, and is closed only once (it
+    // leaves the map here); after uv_close libuv calls `on_close` exactly once, which frees it.
     unsafe {
-        let h = handle_ptr(&mut *p);
+        let poll = &mut *p;
+        let h = handle_ptr(poll);
         uv_poll_stop(h);
+        poll.fd = None;
+        poll.closing = true;
         uv_close(h, on_close);
     }
 }
@@ -214,9 +231,10 @@ extern "C" fn on_poll(handle: *mut c_void, status: c_int, _events: c_int) {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll.reader.read())).ok()
     };
     if read.is_some() {
-        poll.deliver.events(&poll.cluster);
+        poll.host.deliver(&poll.cluster);
     }
-    if read == Some(HostRead::Continue) {
+    // Delivering may have closed this very poll (its worker's channel ended).
+    if poll.closing || read == Some(HostRead::Continue) {
         return;
     }
     poll.active = false;
@@ -228,10 +246,14 @@ extern "C" fn on_poll(handle: *mut c_void, status: c_int, _events: c_int) {
     }
 }
 
-impl Deliver {
-    /// Calls the JS event callback with every event waiting, if any.
-    fn events(&self, cluster: &Cluster) {
+impl Host {
+    /// Calls the JS event callback with every event waiting, if any. The polls are brought up
+    /// to date after the events are taken and before JS sees them, as in the event callback: a
+    /// worker's channel is reported gone before its exit, so its poll's duplicate of the
+    /// channel is closed when JS sees the exit.
+    fn deliver(&'static self, cluster: &Cluster) {
         let events = cluster.drain_events();
+        self.apply(cluster);
         if events.is_empty() {
             return;
         }
