@@ -13,6 +13,7 @@ const path = require('node:path');
 const { spawn, execFile, execFileSync } = require('node:child_process');
 const parsePrometheus = require('parse-prometheus-text-format');
 const { startLoad } = require('./helpers/load');
+const { freePort } = require('./helpers/ports');
 
 const CLI = path.join(__dirname, '..', 'bin', 'rust-cluster.js');
 const APP = path.join(__dirname, 'scenarios', 'cli', 'app.js');
@@ -24,15 +25,6 @@ after(() => {
   for (const c of children) c.kill('SIGKILL');
   fs.rmSync(home, { recursive: true, force: true });
 });
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // A running CLI process: its output so far, a wait for a line, and its exit.
 function start(args, env = {}, command = process.execPath, prefix = [CLI]) {

@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const tls = require('node:tls');
+const { freePort } = require('../../helpers/ports');
 
 const PROTOS = ['http', 'tcp', 'tls', 'udp', 'pipe'];
 
@@ -260,17 +261,6 @@ function sleep(ms) {
 }
 
 // A TCP port that was free a moment ago (bound and released by this process).
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen({ port: 0, exclusive: true }, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 // Wait until `pred()` is true, polling; bounded by `ms`.
 async function until(pred, ms = 2000, step = 10) {
   const end = Date.now() + ms;

@@ -13,7 +13,8 @@
 const dgram = require('node:dgram');
 const net = require('node:net');
 const { cluster, obs, safety } = require('../../helpers/observe');
-const { applyPolicy, byPolicy, holds, listenBacklog, probeConnect, errFields, freePort } = require('./common');
+const { applyPolicy, byPolicy, holds, listenBacklog, probeConnect, errFields } = require('./common');
+const { freePorts } = require('../../helpers/ports');
 
 const [policy = 'rr', heldArg] = process.argv.slice(2);
 safety(20000);
@@ -22,8 +23,10 @@ if (cluster.isPrimary) {
   obs('policy', { schedulingPolicy: applyPolicy(cluster, policy) });
   cluster.on('listening', (w, addr) => obs('C.listening', { id: w.id, state: w.state, addr }));
   cluster.on('exit', (w, code, signal) => obs('C.exit', { code, signal, ead: w.exitedAfterDisconnect }));
-  Promise.all([freePort(), freePort()]).then(([free, freeUdp]) => {
-    const w = cluster.fork({ RC_FREE_PORT: free, RC_FREE_UDP_PORT: freeUdp, RC_HELD_PORT: heldArg });
+  freePorts(3).then(([free, freeUdp, freeUdp2]) => {
+    const w = cluster.fork({
+      RC_FREE_PORT: free, RC_FREE_UDP_PORT: freeUdp, RC_FREE_UDP_PORT2: freeUdp2, RC_HELD_PORT: heldArg,
+    });
     w.on('listening', (addr) => obs('W.listening', { state: w.state, addr }));
     w.on('disconnect', () => obs('W.disconnect', { state: w.state }));
     w.on('message', (m) => {
@@ -33,6 +36,7 @@ if (cluster.isPrimary) {
 } else {
   const free = Number(process.env.RC_FREE_PORT);
   const freeUdp = Number(process.env.RC_FREE_UDP_PORT);
+  const freeUdp2 = Number(process.env.RC_FREE_UDP_PORT2);
   const held = Number(process.env.RC_HELD_PORT);
   const ports = {}; // step name -> port it got
   // Servers that bypass the primary (exclusive) are not closed by the
@@ -102,8 +106,8 @@ if (cluster.isPrimary) {
     () => udp('udp4 bind(0) again in the same worker', 'udp4', [0]).then((r) => ({ ...r, differentPort: ports['udp4 bind(0)'] !== ports['udp4 bind(0) again in the same worker'] })),
     () => udp('udp4 bind(P)', 'udp4', [freeUdp]),
     () => udp('udp4 bind(P) again in the same worker', 'udp4', [freeUdp]),
-    () => udp('udp4 bind({port:Q, reuseAddr:true})', 'udp4', [{ port: freeUdp + 1, reuseAddr: true }]),
-    () => udp('udp4 bind({port:Q, reuseAddr:true}) again in the same worker', 'udp4', [{ port: freeUdp + 1, reuseAddr: true }]),
+    () => udp('udp4 bind({port:Q, reuseAddr:true})', 'udp4', [{ port: freeUdp2, reuseAddr: true }]),
+    () => udp('udp4 bind({port:Q, reuseAddr:true}) again in the same worker', 'udp4', [{ port: freeUdp2, reuseAddr: true }]),
     () => udp('udp6 bind(0, ::1)', 'udp6', [0, '::1']),
     () => udp('udp4 bind(0, 192.0.2.1)', 'udp4', [0, '192.0.2.1']),
     () => udp('udp4 bind({port:0, exclusive:true})', 'udp4', [{ port: 0, exclusive: true }]),

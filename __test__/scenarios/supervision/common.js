@@ -3,10 +3,10 @@
 // until they listen, one HTTP GET, a JSON line out, and a watchdog.
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const cluster = require('../../helpers/impl');
+const { freePort } = require('../../helpers/ports');
 
 const APP = path.join(__dirname, 'app.js');
 
@@ -16,15 +16,6 @@ function watchdog(ms) {
 
 function out(result) {
   console.log(JSON.stringify(result));
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // A file whose content app.js reads at start-up to decide how to behave.
