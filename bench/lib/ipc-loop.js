@@ -34,6 +34,8 @@ async function primaryMain(caseName, cluster, impl, p) {
   let t0 = 0; let t1 = 0; let c0 = 0; let c1 = 0; let r0 = 0; let r1 = 0;
   let cpu0 = null; let cpu1 = null;
   let threads0 = null; let threads1 = null;
+  let wcpu0 = null; let wcpu1 = null; // the workers' CPU (their main thread's share too)
+  const workerCpu = () => workers.map((w) => common.threadCpuMicros(w.process.pid));
   const start = common.now();
   const warmEnd = start + warmupMs;
   let measureEnd = Infinity;
@@ -65,11 +67,13 @@ async function primaryMain(caseName, cluster, impl, p) {
       phase = 'measure';
       t0 = t; c0 = completed; r0 = totalReplies; cpu0 = process.cpuUsage();
       threads0 = common.threadCpuMicros();
+      wcpu0 = workerCpu();
       measureEnd = t0 + durationMs;
     } else if (phase === 'measure' && (t >= measureEnd || completed - c0 >= maxRounds)) {
       phase = 'drain';
       t1 = t; c1 = completed; r1 = totalReplies; cpu1 = process.cpuUsage(cpu0);
       threads1 = common.threadCpuMicros();
+      wcpu1 = workerCpu();
     }
     if (phase === 'drain') {
       if (completed === sent) resolveDone();
@@ -99,6 +103,12 @@ async function primaryMain(caseName, cluster, impl, p) {
     cpu_us_per_round: (cpu1.user + cpu1.system) / Math.max(rounds, 1),
     // The same, by thread (schedstat): where the primary's time per round goes.
     thread_cpu_us_per_round: common.threadCpuPer(threads0, threads1, rounds),
+    // Each worker's CPU (all threads) per round: what the primary's way of writing and reading
+    // costs the other side, which is stock Node in both runs.
+    worker_cpu_us_per_round: wcpu1.map((after, i) => {
+      const per = common.threadCpuPer(wcpu0[i], after, rounds);
+      return per.js + per.engine + per.other;
+    }),
     rounds,
     elapsed_ms: t1 - t0,
   });
