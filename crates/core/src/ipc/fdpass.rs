@@ -101,6 +101,17 @@ pub fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     .map_err(io::Error::from)
 }
 
+/// Bytes written to a stream socket that its peer has not read yet: SIOCOUTQ (the same request
+/// number as TIOCOUTQ), which for a unix socket is the memory of the sent buffers the receiver
+/// has not consumed. None if the request fails.
+pub fn unread_by_peer(fd: BorrowedFd<'_>) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ writes one c_int through the pointer, which points to `n`, alive and
+    // writable for the call; `fd` is borrowed, so it stays open for the call.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+    (r == 0).then(|| usize::try_from(n).unwrap_or(0))
+}
+
 /// A close-on-exec duplicate of a descriptor the caller does not own (e.g. a JS handle's fd).
 pub fn dup_borrowed(fd: RawFd) -> io::Result<OwnedFd> {
     let new =

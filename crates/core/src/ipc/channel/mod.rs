@@ -37,6 +37,10 @@ impl Sink for Socket<'_> {
     fn write(&mut self, bufs: &[IoSlice<'_>], fd: Option<BorrowedFd<'_>>) -> io::Result<usize> {
         fdpass::send(self.0, bufs, fd)
     }
+
+    fn peer_caught_up(&self) -> bool {
+        fdpass::unread_by_peer(self.0) == Some(0)
+    }
 }
 
 pub struct Channel {

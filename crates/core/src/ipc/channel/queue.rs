@@ -27,6 +27,9 @@ pub(crate) trait Sink {
     /// bytes were taken, or `WouldBlock` when none can be now. Like `sendmsg`, never `Ok(0)`
     /// for bytes it could take later.
     fn write(&mut self, bufs: &[IoSlice<'_>], fd: Option<BorrowedFd<'_>>) -> io::Result<usize>;
+
+    /// Whether the peer has read everything written so far, so may be waiting for more.
+    fn peer_caught_up(&self) -> bool;
 }
 
 /// Who sends a frame, which decides how it is ordered.
@@ -215,8 +218,16 @@ impl SendQueue {
             None
         };
         let bytes: &[u8] = &payload;
-        let corkable =
-            cork && place.is_none() && fd.is_none() && token.is_none() && !bytes.is_empty();
+        // A frame that would start a cork is written at once when the peer has read everything:
+        // it may be idle, waiting for it, and starts on it while the frames after it gather
+        // (as Nagle's rule sends the first small segment at once). A peer still busy reading
+        // gets the burst in one write.
+        let corkable = cork
+            && place.is_none()
+            && fd.is_none()
+            && token.is_none()
+            && !bytes.is_empty()
+            && (self.corked || !self.queue.is_empty() || !sink.peer_caught_up());
         if self.corked && !(corkable && self.can_cork(bytes.len())) {
             // This frame can't join the cork: write what the cork holds first, in order.
             self.flush_corked(sink);

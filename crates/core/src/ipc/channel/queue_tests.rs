@@ -36,6 +36,8 @@ struct Wire {
     out: Vec<u8>,
     fds: Vec<usize>,
     room: usize,
+    /// What `peer_caught_up` answers: whether the peer has read everything (drawn per send).
+    caught_up: bool,
 }
 
 impl Sink for Wire {
@@ -62,6 +64,10 @@ impl Sink for Wire {
         }
         self.room -= n;
         Ok(n)
+    }
+
+    fn peer_caught_up(&self) -> bool {
+        self.caught_up
     }
 }
 
@@ -127,6 +133,7 @@ impl Model {
                 out: Vec::new(),
                 fds: Vec::new(),
                 room: usize::MAX,
+                caught_up: false,
             },
             handle: Arc::new(OwnedFd::from(handle)),
             next_id: 0,
@@ -281,6 +288,8 @@ impl Model {
         ));
         let has_fd = fd.is_some();
         let awaiting_before = self.awaiting.is_some();
+        self.wire.caught_up = self.rng.chance(25);
+        let nothing_before = self.pending.is_empty();
         let res = self.q.send(&mut self.wire, payload, fd, token, origin);
         if self.closed {
             self.check(
@@ -316,6 +325,10 @@ impl Model {
             }
             SendStatus::Corked => {
                 self.check(cork && !has_fd && token.is_none(), "corked what may not be");
+                self.check(
+                    !(nothing_before && self.wire.caught_up),
+                    "corked the first frame for a peer that had read everything",
+                );
                 let untouched = self.pending.back() == Some(&Slot::Frame(id))
                     && self.accepted - self.wire.out.len() >= total;
                 self.check(untouched, &format!("corked {id} was partly written"));
