@@ -24,7 +24,7 @@ use super::fdpass;
 
 mod queue;
 
-pub use queue::{Completion, Origin, SendFailure, SendStatus};
+pub use queue::{Completion, Cork, Origin, SendFailure, SendStatus};
 use queue::{Flush, SendQueue, Sink};
 
 /// How soon a full socket is tried again when its write readiness cannot be watched.

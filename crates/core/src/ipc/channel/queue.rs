@@ -38,9 +38,22 @@ pub enum Origin {
     /// The engine's own message: it goes at the end of the queue.
     Engine,
     /// A message from JS, in JS's own order: it fills the first place JS reserved, if any, and
-    /// the peer's answer to its handle is reported. With `cork`, a small frame without a
+    /// the peer's answer to its handle is reported. `cork` says whether a small frame without a
     /// descriptor or token may wait for `uncork` (see [`SendQueue::send`]).
-    Js { cork: bool },
+    Js { cork: Cork },
+}
+
+/// Whether a send from JS may wait, corked, for `uncork`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cork {
+    /// It is written now.
+    Off,
+    /// It gathers with the frames corked before and after it.
+    On,
+    /// As `On`, except that a frame that would start the cork is written now when the peer has
+    /// read everything written so far: it may be idle, waiting for it, and can start on it
+    /// while the frames after it gather (as Nagle's rule sends the first small segment at once).
+    LeadWhenCaughtUp,
 }
 
 /// A queued send that finished (`error: None`) or was dropped because the channel failed.
@@ -191,7 +204,7 @@ impl SendQueue {
     /// does not take now is queued for `flush`. A `token` asks for a [`Completion`] if it waits.
     ///
     /// From [`Origin::Js`], the frame fills the first place reserved with `reserve`, if any, and
-    /// `handle_answered` tells whether this frame's handle was the one answered. With `cork`, a
+    /// `handle_answered` tells whether this frame's handle was the one answered. With a `cork`, a
     /// small frame without a descriptor and without a token may wait, unwritten, appended to the
     /// cork buffer, until `uncork` (or any other write) writes it together with the frames corked
     /// after it: one write for a burst, and no allocation once a buffer has been recycled. It is
@@ -208,7 +221,7 @@ impl SendQueue {
             return Err(SendFailure::Closed);
         }
         let (from_js, cork) = match origin {
-            Origin::Engine => (false, false),
+            Origin::Engine => (false, Cork::Off),
             Origin::Js { cork } => (true, cork),
         };
         // Where the frame goes: into the first reserved place when it fills one, else at the end.
@@ -218,16 +231,13 @@ impl SendQueue {
             None
         };
         let bytes: &[u8] = &payload;
-        // A frame that would start a cork is written at once when the peer has read everything:
-        // it may be idle, waiting for it, and starts on it while the frames after it gather
-        // (as Nagle's rule sends the first small segment at once). A peer still busy reading
-        // gets the burst in one write.
-        let corkable = cork
+        let starts_cork = !self.corked && self.queue.is_empty();
+        let corkable = cork != Cork::Off
             && place.is_none()
             && fd.is_none()
             && token.is_none()
             && !bytes.is_empty()
-            && (self.corked || !self.queue.is_empty() || !sink.peer_caught_up());
+            && !(cork == Cork::LeadWhenCaughtUp && starts_cork && sink.peer_caught_up());
         if self.corked && !(corkable && self.can_cork(bytes.len())) {
             // This frame can't join the cork: write what the cork holds first, in order.
             self.flush_corked(sink);

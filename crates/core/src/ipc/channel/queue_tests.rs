@@ -267,7 +267,11 @@ impl Model {
         let id = self.id();
         let len = self.body_len();
         let from_js = self.rng.chance(60);
-        let cork = from_js && self.rng.chance(60);
+        let cork = match (from_js, self.rng.below(3)) {
+            (false, _) | (true, 0) => Cork::Off,
+            (true, 1) => Cork::On,
+            _ => Cork::LeadWhenCaughtUp,
+        };
         let fd = self.rng.chance(15).then(|| self.handle.clone());
         let token = self.rng.chance(30).then_some(u64::from(id));
         let origin = if from_js {
@@ -324,9 +328,12 @@ impl Model {
                 );
             }
             SendStatus::Corked => {
-                self.check(cork && !has_fd && token.is_none(), "corked what may not be");
                 self.check(
-                    !(nothing_before && self.wire.caught_up),
+                    cork != Cork::Off && !has_fd && token.is_none(),
+                    "corked what may not be",
+                );
+                self.check(
+                    !(cork == Cork::LeadWhenCaughtUp && nothing_before && self.wire.caught_up),
                     "corked the first frame for a peer that had read everything",
                 );
                 let untouched = self.pending.back() == Some(&Slot::Frame(id))

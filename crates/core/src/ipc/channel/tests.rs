@@ -65,7 +65,14 @@ fn channel_with_writer() -> (Arc<Channel>, OwnedFd) {
 }
 
 fn cork(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
-    ch.send(s(bytes), None, None, Origin::Js { cork: true })
+    ch.send(
+        s(bytes),
+        None,
+        None,
+        Origin::Js {
+            cork: Cork::LeadWhenCaughtUp,
+        },
+    )
 }
 
 /// Corks `bytes` while the peer has read everything: it is written at once (the peer may be
@@ -138,10 +145,10 @@ fn frames_with_handles_or_tokens_or_too_big_are_never_corked() {
     rt().block_on(async {
         let (ch, peer) = channel_with_writer();
         let mut fds = VecDeque::new();
-        let st = ch.send(s(b"t\n"), None, Some(1), Origin::Js { cork: true });
+        let st = ch.send(s(b"t\n"), None, Some(1), Origin::Js { cork: Cork::On });
         assert_eq!(st, Ok(SendStatus::Written));
         let big = vec![b'x'; CORK_MAX_BYTES + 1];
-        let st = ch.send(s(&big), None, None, Origin::Js { cork: true });
+        let st = ch.send(s(&big), None, None, Origin::Js { cork: Cork::On });
         assert!(matches!(
             st,
             Ok(SendStatus::Written | SendStatus::Queued { .. })
@@ -154,7 +161,7 @@ fn frames_with_handles_or_tokens_or_too_big_are_never_corked() {
             s(b"h\n"),
             Some(Arc::new(x)),
             None,
-            Origin::Js { cork: true },
+            Origin::Js { cork: Cork::On },
         );
         assert_eq!(st, Ok(SendStatus::Written));
         assert_eq!(read_all(peer.as_fd(), &mut fds), b"h\n".to_vec());
@@ -216,14 +223,14 @@ fn user_handle_sent(ch: &Channel) -> Arc<OwnedFd> {
         s(b"h\n"),
         Some(fd.clone()),
         None,
-        Origin::Js { cork: false },
+        Origin::Js { cork: Cork::Off },
     );
     assert_eq!(st, Ok(SendStatus::Written));
     fd
 }
 
 fn user_send(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
-    ch.send(s(bytes), None, None, Origin::Js { cork: false })
+    ch.send(s(bytes), None, None, Origin::Js { cork: Cork::Off })
 }
 
 async fn read_soon(peer: &OwnedFd, fds: &mut VecDeque<OwnedFd>) -> Vec<u8> {
@@ -279,7 +286,7 @@ fn a_refused_handle_goes_again_before_what_waited_for_it() {
         // NACK: a place ahead of everything is kept for the handle sent again.
         assert!(ch.handle_answered(true));
         assert_eq!(read_soon(&peer, &mut fds).await, b"".to_vec());
-        let st = ch.send(s(b"h\n"), Some(fd), None, Origin::Js { cork: false });
+        let st = ch.send(s(b"h\n"), Some(fd), None, Origin::Js { cork: Cork::Off });
         assert_eq!(st, Ok(SendStatus::Written));
         assert_eq!(read_soon(&peer, &mut fds).await, b"h\n".to_vec());
         assert_eq!(fds.len(), 2);
