@@ -30,13 +30,14 @@ use crate::scheduler::Policy;
 static CPUS: std::sync::LazyLock<usize> =
     std::sync::LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
 
-/// How a user send waits: not at all outside a batch; inside one, with a first frame for a
-/// caught-up worker written at once while each worker (`workers` of them have a channel) can
-/// have one of the `cpus` to itself beside the primary's thread. Such a worker, waiting for a
-/// message, starts on it while the rest of the burst gathers (the echo rows with 10 sends went
-/// from 0.90-0.95x to 1.0x the built-in). With more workers than that, a worker woken early
-/// takes a CPU from the others and the batches they would have answered together shrink: with
-/// every worker treated so the broadcast row fell from 2.1x to 0.95x.
+/// How a user send waits: not at all outside a batch; inside one, a burst's first two frames
+/// go at once to a worker that has read everything (`Cork::LeadWhenCaughtUp`) while each worker
+/// (`workers` of them have a channel) can have one of the `cpus` to itself beside the primary's
+/// thread. Such a worker, waiting for a message, starts on them while the rest of the burst
+/// gathers (the echo rows with 10 sends went from 0.90-0.95x to 1.0x the built-in). With more
+/// workers than that, a worker woken early takes a CPU from the others and the batches they
+/// would have answered together shrink: with every worker treated so the broadcast row fell
+/// from 2.1x to 0.95x.
 fn cork_for(batching: bool, workers: usize, cpus: usize) -> Cork {
     if !batching {
         Cork::Off

@@ -50,9 +50,10 @@ pub enum Cork {
     Off,
     /// It gathers with the frames corked before and after it.
     On,
-    /// As `On`, except that a frame that would start the cork is written now when the peer has
-    /// read everything written so far: it may be idle, waiting for it, and can start on it
-    /// while the frames after it gather (as Nagle's rule sends the first small segment at once).
+    /// As `On`, except that when a burst's second frame joins the cork and the peer has read
+    /// everything written so far, the two are written now: the peer may be idle, waiting, and
+    /// can start on them while the frames after them gather (as Nagle's rule sends the first
+    /// small segment at once). Asked once per batch, at a burst's second frame only.
     LeadWhenCaughtUp,
 }
 
@@ -154,6 +155,10 @@ pub(crate) struct SendQueue {
     /// The queue is one frame that gathers the corked sends, unwritten, until `uncork`; nothing
     /// was tried on the sink for it yet.
     corked: bool,
+    /// Frames in the open cork.
+    cork_frames: usize,
+    /// Whether this batch has asked the sink if the peer caught up (`Cork::LeadWhenCaughtUp`).
+    lead_asked: bool,
     /// The buffer of the last frame written in full, kept for the next cork.
     spare: Vec<u8>,
     /// Places reserved in `queue` and not filled yet: counted so that a send need not search
@@ -175,6 +180,12 @@ impl SendQueue {
     /// True while a sent descriptor waits for the peer's ACK.
     pub fn awaiting_ack(&self) -> bool {
         self.awaiting_ack
+    }
+
+    /// Frames in the open cork, and whether this batch asked about the peer.
+    #[cfg(test)]
+    pub fn cork_state(&self) -> (usize, bool) {
+        (self.cork_frames, self.lead_asked)
     }
 
     /// Bytes accepted but not yet written.
@@ -231,13 +242,11 @@ impl SendQueue {
             None
         };
         let bytes: &[u8] = &payload;
-        let starts_cork = !self.corked && self.queue.is_empty();
         let corkable = cork != Cork::Off
             && place.is_none()
             && fd.is_none()
             && token.is_none()
-            && !bytes.is_empty()
-            && !(cork == Cork::LeadWhenCaughtUp && starts_cork && sink.peer_caught_up());
+            && !bytes.is_empty();
         if self.corked && !(corkable && self.can_cork(bytes.len())) {
             // This frame can't join the cork: write what the cork holds first, in order.
             self.flush_corked(sink);
@@ -251,6 +260,17 @@ impl SendQueue {
                 data.extend_from_slice(bytes);
                 self.corked = true;
                 self.queue.push_back(OutFrame::data(data));
+            }
+            self.cork_frames += 1;
+            // A burst's second frame asks, once per batch, whether the peer has read
+            // everything: if so it may be idle, waiting, and the two go now so that it starts
+            // on them while the rest gathers. (A lone frame is written at the batch's end
+            // anyway, so it costs no question.)
+            if cork == Cork::LeadWhenCaughtUp && self.cork_frames == 2 && !self.lead_asked {
+                self.lead_asked = true;
+                if sink.peer_caught_up() {
+                    self.flush_corked(sink);
+                }
             }
             return Ok(SendStatus::Corked);
         }
@@ -314,7 +334,9 @@ impl SendQueue {
     }
 
     /// Writes the frames corked by `send`; what the sink does not take now is left to `flush`.
+    /// It ends the batch: the next one may ask about the peer again.
     pub fn uncork(&mut self, sink: &mut impl Sink) {
+        self.lead_asked = false;
         if self.corked && !self.closed {
             self.flush_corked(sink);
         }
@@ -444,6 +466,7 @@ impl SendQueue {
     pub fn fail(&mut self, why: SendFailure) -> Vec<Completion> {
         self.queued_bytes = 0;
         self.corked = false;
+        self.cork_frames = 0;
         self.held_behind_handle = 0;
         self.reserved = 0;
         self.queue
@@ -461,6 +484,7 @@ impl SendQueue {
     pub fn flush(&mut self, sink: &mut impl Sink, done: &mut Vec<Completion>) -> Flush {
         // Whoever flushes takes the cork along; what stays queued is plain backlog.
         self.corked = false;
+        self.cork_frames = 0;
         loop {
             match self.queue.front() {
                 None => return Flush::Idle,

@@ -293,7 +293,7 @@ impl Model {
         let has_fd = fd.is_some();
         let awaiting_before = self.awaiting.is_some();
         self.wire.caught_up = self.rng.chance(25);
-        let nothing_before = self.pending.is_empty();
+        let (frames_before, asked_before) = self.q.cork_state();
         let res = self.q.send(&mut self.wire, payload, fd, token, origin);
         if self.closed {
             self.check(
@@ -332,13 +332,25 @@ impl Model {
                     cork != Cork::Off && !has_fd && token.is_none(),
                     "corked what may not be",
                 );
-                self.check(
-                    !(cork == Cork::LeadWhenCaughtUp && nothing_before && self.wire.caught_up),
-                    "corked the first frame for a peer that had read everything",
-                );
-                let untouched = self.pending.back() == Some(&Slot::Frame(id))
-                    && self.accepted - self.wire.out.len() >= total;
-                self.check(untouched, &format!("corked {id} was partly written"));
+                // A burst's second frame, a peer that has read everything, and no question
+                // asked in this batch yet: the two frames go now.
+                let lead = cork == Cork::LeadWhenCaughtUp
+                    && frames_before == 1
+                    && !asked_before
+                    && self.wire.caught_up;
+                let (frames_after, _) = self.q.cork_state();
+                if frames_after == 0 {
+                    // The cork was written (what the wire did not take is plain backlog now).
+                    self.check(lead, "a corked frame was written with no caught-up peer");
+                } else {
+                    self.check(
+                        !(lead && frames_after == 2),
+                        "kept a burst's second frame for a peer that had read everything",
+                    );
+                    let untouched = self.pending.back() == Some(&Slot::Frame(id))
+                        && self.accepted - self.wire.out.len() >= total;
+                    self.check(untouched, &format!("corked {id} was partly written"));
+                }
             }
             SendStatus::Queued {
                 queued_bytes,
