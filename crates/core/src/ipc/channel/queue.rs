@@ -76,7 +76,9 @@ pub enum SendFailure {
 pub enum SendStatus {
     /// Every byte was handed to the kernel before `send` returned.
     Written,
-    /// The frame waits, unwritten, for the sender's `uncork`.
+    /// The frame joined the batch's cork: it waits for the sender's `uncork`, unless the cork
+    /// went early (`Cork::LeadWhenCaughtUp`). Either way the sender must uncork before it
+    /// yields.
     Corked,
     /// Some or all bytes wait in the queue. `behind_handle` is the message's position among those
     /// held back by an unacknowledged handle (1 for the first), when that is why it waits.

@@ -64,8 +64,13 @@ fn channel_with_writer() -> (Arc<Channel>, OwnedFd) {
     (ch, peer)
 }
 
+/// A small send from JS with no descriptor or token, in a batch corked `how`.
+fn js_send(ch: &Channel, bytes: &[u8], how: Cork) -> Result<SendStatus, SendFailure> {
+    ch.send(s(bytes), None, None, Origin::Js { cork: how })
+}
+
 fn cork(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
-    ch.send(s(bytes), None, None, Origin::Js { cork: Cork::On })
+    js_send(ch, bytes, Cork::On)
 }
 
 #[test]
@@ -115,14 +120,7 @@ fn corked_frames_wait_for_uncork_and_keep_their_order() {
 }
 
 fn lead(ch: &Channel, bytes: &[u8]) -> Result<SendStatus, SendFailure> {
-    ch.send(
-        s(bytes),
-        None,
-        None,
-        Origin::Js {
-            cork: Cork::LeadWhenCaughtUp,
-        },
-    )
+    js_send(ch, bytes, Cork::LeadWhenCaughtUp)
 }
 
 #[test]
