@@ -71,7 +71,8 @@ function onEngineEvents(events) {
 }
 
 // While a batch of events is dispatched, the engine corks user messages: what the batch's
-// listeners send leaves in one write per worker when it ends. (pump is only ever called from
+// listeners send leaves in one write per worker when it ends (a worker that waits may get a
+// burst's first two frames early: `cork_for` in the engine). (pump is only ever called from
 // the event loop, never from inside a listener, so cork and uncork pair up.)
 function pump() {
   pumpPaused = false;

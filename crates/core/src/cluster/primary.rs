@@ -223,7 +223,8 @@ impl Cluster {
 
     /// From now until `end_batch`, small user messages wait to be written together: the host
     /// opens a batch while it dispatches a batch of events, so the replies the batch provokes
-    /// leave in one `sendmsg` per worker instead of one each.
+    /// leave in one `sendmsg` per worker instead of one each (two for a worker that waits and
+    /// can have a CPU to itself: see `cork_for`).
     pub fn begin_batch(&self) {
         self.shared.batching.store(true, Ordering::Release);
     }
