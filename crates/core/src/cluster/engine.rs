@@ -15,6 +15,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::event::{Credit, Event};
+use super::host::ReadSide;
 use crate::error::EngineError;
 use crate::ipc::advanced;
 use crate::ipc::channel::{Channel, Completion, Origin};
@@ -76,8 +77,8 @@ pub(crate) struct ProcEntry {
 pub(crate) struct ChannelEntry {
     pub channel: Arc<Channel>,
     pub mode: Mode,
-    /// Whether the engine or the host's thread reads the channel (cluster/host.rs).
-    pub turn: Arc<ReadTurn>,
+    /// The worker's reader and whose turn it is to read (cluster/host.rs).
+    pub side: Arc<ReadSide>,
 }
 
 /// Whose turn it is to read a worker's channel (cluster/host.rs has the why).
@@ -200,16 +201,16 @@ impl Shared {
         }));
     }
 
-    /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
-    /// against the worker's backlog until the host takes them.
     /// Like `push_read`, without the wake-up: for the host's own reads, which it delivers at once
-    /// (`Cluster::drain_events` right after `Cluster::host_read`).
+    /// (`Cluster::drain_events` right after `HostReader::read`).
     pub(crate) fn push_read_quiet(&self, evs: Vec<Event>, credit: Option<Credit>) {
         let mut q = lock(&self.events);
         q.events.extend(evs);
         q.credits.extend(credit);
     }
 
+    /// `push_all` for what one read of a worker's channel gave: `credit` counts its messages
+    /// against the worker's backlog until the host takes them.
     pub(crate) fn push_read(&self, evs: impl IntoIterator<Item = Event>, credit: Option<Credit>) {
         let mut q = lock(&self.events);
         let before = q.events.len();
@@ -264,7 +265,7 @@ impl Shared {
     /// The engine waits for worker `id`'s answer: it reads that channel itself until then.
     pub(super) fn engine_reads(&self, id: u32) {
         if let Some(e) = lock(&self.channels).get(&id) {
-            e.turn.take_back();
+            e.side.turn.take_back();
         }
     }
 

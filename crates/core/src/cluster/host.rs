@@ -31,28 +31,10 @@ use tokio::io::unix::AsyncFd;
 /// How often the watchdog looks at channels the host reads.
 const WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
-/// A worker's reader, used by whichever thread's turn it is.
+/// A worker's reader, used by whichever thread's turn it is (kept in its `ChannelEntry`).
 pub(crate) struct ReadSide {
     pub(super) reader: Mutex<Reader>,
-    pub(super) turn: Arc<ReadTurn>,
-}
-
-/// The readers of live workers, by id, for the host's polls.
-#[derive(Default)]
-pub(crate) struct Sides(Mutex<HashMap<u32, Arc<ReadSide>>>);
-
-impl Sides {
-    pub(super) fn insert(&self, id: u32, side: Arc<ReadSide>) {
-        lock(&self.0).insert(id, side);
-    }
-
-    pub(super) fn remove(&self, id: u32) {
-        lock(&self.0).remove(&id);
-    }
-
-    pub(super) fn get(&self, id: u32) -> Option<Arc<ReadSide>> {
-        lock(&self.0).get(&id).cloned()
-    }
+    pub(super) turn: ReadTurn,
 }
 
 /// What the host's poll does after a read.
@@ -125,10 +107,10 @@ impl ReadSide {
 /// not woken by it at all.
 pub(super) async fn watchdog(shared: Arc<Shared>) {
     loop {
-        let hosted: Vec<(u32, Arc<ReadTurn>, Arc<Channel>)> = lock(&shared.channels)
+        let hosted: Vec<(u32, Arc<ReadSide>, Arc<Channel>)> = lock(&shared.channels)
             .iter()
-            .filter(|(_, e)| !e.turn.engine_reads())
-            .map(|(id, e)| (*id, e.turn.clone(), e.channel.clone()))
+            .filter(|(_, e)| !e.side.turn.engine_reads())
+            .map(|(id, e)| (*id, e.side.clone(), e.channel.clone()))
             .collect();
         if hosted.is_empty() {
             shared.watchdog_wake.notified().await;
@@ -147,10 +129,11 @@ pub(super) async fn watchdog(shared: Arc<Shared>) {
         }
         let reads: HashMap<u32, u64> = hosted
             .iter()
-            .map(|(id, t, _)| (*id, t.host_reads.load(Ordering::Acquire)))
+            .map(|(id, side, _)| (*id, side.turn.host_reads.load(Ordering::Acquire)))
             .collect();
         tokio::time::sleep(WATCHDOG_TICK).await;
-        for (id, turn, channel) in hosted {
+        for (id, side, channel) in hosted {
+            let turn = &side.turn;
             let unread = readable_now(&channel)
                 && reads.get(&id) == Some(&turn.host_reads.load(Ordering::Acquire));
             if unread && !turn.engine_reads() {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::engine::{lock, ChannelOptions, Command, HostPolls, Queue, Shared, SpawnResult};
 use super::event::Event;
-use super::host::{HostReader, Sides};
+use super::host::HostReader;
 use super::thread::engine_main;
 use crate::error::EngineError;
 use crate::ipc::channel::{Cork, Origin, SendFailure, SendStatus};
@@ -65,8 +65,6 @@ pub struct WorkerStats {
 #[derive(Clone)]
 pub struct Cluster {
     shared: Arc<Shared>,
-    /// The workers' readers, for the host's polls (cluster/host.rs).
-    sides: Arc<Sides>,
 }
 
 impl Cluster {
@@ -92,8 +90,6 @@ impl Cluster {
             watchdog_wake: tokio::sync::Notify::new(),
         });
         let for_thread = shared.clone();
-        let sides = Arc::new(Sides::default());
-        let sides_for_thread = sides.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("rust-cluster".into())
@@ -110,11 +106,11 @@ impl Cluster {
                 };
                 let _ = ready_tx.send(Ok(()));
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&rt, engine_main(for_thread, sides_for_thread, rx));
+                local.block_on(&rt, engine_main(for_thread, rx));
             })
             .map_err(|e| EngineError::from_io(&e, "engine"))?;
         ready_rx.recv().map_err(|_| EngineError::EngineStopped)??;
-        Ok(Cluster { shared, sides })
+        Ok(Cluster { shared })
     }
 
     /// The host can poll channels on its own thread (it calls `host_read` when one is readable):
@@ -135,7 +131,7 @@ impl Cluster {
             .filter(|id| {
                 channels
                     .get(id)
-                    .is_some_and(|e| !e.channel.is_closed() && e.turn.accept())
+                    .is_some_and(|e| !e.channel.is_closed() && e.side.turn.accept())
             })
             .collect();
         (accepted, ended)
@@ -143,16 +139,17 @@ impl Cluster {
 
     /// What the host's poll of worker `id`'s channel reads with, made once per poll.
     pub fn host_reader(&self, id: u32) -> Option<HostReader> {
-        let side = self.sides.get(id)?;
-        let (channel, _) = self.shared.entry(id)?;
+        let (side, channel) = {
+            let channels = lock(&self.shared.channels);
+            let e = channels.get(&id)?;
+            (e.side.clone(), e.channel.clone())
+        };
         Some(HostReader::new(side, channel, self.shared.clone()))
     }
 
     /// The host cannot poll worker `id`'s channel after all: the engine reads it.
     pub fn host_declines(&self, id: u32) {
-        if let Some(e) = lock(&self.shared.channels).get(&id) {
-            e.turn.take_back();
-        }
+        self.shared.engine_reads(id);
     }
 
     /// Spawns worker `id` (blocks until the exec succeeded or failed). The spawn runs on the

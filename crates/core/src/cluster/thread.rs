@@ -12,7 +12,7 @@ use super::engine::{
     lock, ChannelEntry, ChannelOptions, Command, Core, CoreLink, ProcEntry, ReadTurn, Shared,
     SpawnResult, WardenState,
 };
-use super::host::{ReadSide, Sides};
+use super::host::ReadSide;
 use super::reader::Reader;
 use super::{host, memory, worker};
 use crate::error::EngineError;
@@ -21,11 +21,7 @@ use crate::process::spawn::{self, SpawnRequest, Stdio};
 use crate::process::warden::Warden;
 use crate::scheduler::Scheduler;
 
-pub(super) async fn engine_main(
-    shared: Arc<Shared>,
-    sides: Arc<Sides>,
-    mut rx: mpsc::UnboundedReceiver<Command>,
-) {
+pub(super) async fn engine_main(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Command>) {
     let core = Rc::new(Core {
         shared: shared.clone(),
         sched: Scheduler::new(),
@@ -46,7 +42,7 @@ pub(super) async fn engine_main(
                 channel,
                 reply,
             } => {
-                let _ = reply.send(spawn_worker(&core, &sides, id, req, channel));
+                let _ = reply.send(spawn_worker(&core, id, req, channel));
             }
             Command::Detach { id } => {
                 core.detached.borrow_mut().insert(id);
@@ -65,7 +61,6 @@ pub(super) async fn engine_main(
 
 fn spawn_worker(
     core: &Rc<Core>,
-    sides: &Arc<Sides>,
     id: u32,
     req: SpawnRequest,
     options: ChannelOptions,
@@ -115,17 +110,16 @@ fn spawn_worker(
         .map_err(|e| EngineError::from_io(&e, "spawn"))?;
     let side = Arc::new(ReadSide {
         reader: std::sync::Mutex::new(Reader::new(id, &options)),
-        turn: Arc::new(ReadTurn::new()),
+        turn: ReadTurn::new(),
     });
     lock(&core.shared.channels).insert(
         id,
         ChannelEntry {
             channel: channel.clone(),
             mode,
-            turn: side.turn.clone(),
+            side: side.clone(),
         },
     );
-    sides.insert(id, side.clone());
     lock(&core.shared.procs).insert(
         id,
         ProcEntry {
@@ -134,14 +128,7 @@ fn spawn_worker(
             handed: 0,
         },
     );
-    tokio::task::spawn_local(worker::run(
-        core.clone(),
-        id,
-        channel,
-        pidfd,
-        side,
-        sides.clone(),
-    ));
+    tokio::task::spawn_local(worker::run(core.clone(), id, channel, pidfd, side));
     Ok(SpawnResult {
         pid: spawned.pid,
         stdio,

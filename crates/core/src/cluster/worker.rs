@@ -10,7 +10,7 @@ use tokio::io::unix::AsyncFd;
 
 use super::engine::{lock, Core};
 use super::event::Event;
-use super::host::{ReadSide, Sides};
+use super::host::ReadSide;
 use super::reader::ReadOutcome;
 use crate::ipc::channel::Channel;
 use crate::process::child::{self, ExitStatus};
@@ -27,7 +27,6 @@ struct WorkerTask {
     pidfd: AsyncFd<OwnedFd>,
     /// The reader, shared with the host's poll (cluster/host.rs).
     side: Arc<ReadSide>,
-    sides: Arc<Sides>,
     /// The channel's readiness, registered while the engine reads it (not while the host does,
     /// or the engine thread would still be woken by every message).
     reading: Option<AsyncFd<OwnedFd>>,
@@ -45,7 +44,6 @@ pub(crate) async fn run(
     channel: Arc<Channel>,
     pidfd: AsyncFd<OwnedFd>,
     side: Arc<ReadSide>,
-    sides: Arc<Sides>,
 ) {
     let shared = core.shared.clone();
     let writer = tokio::task::spawn_local(
@@ -59,7 +57,6 @@ pub(crate) async fn run(
         channel,
         pidfd,
         side,
-        sides,
         reading: None,
         channel_open: true,
         exited: false,
@@ -71,7 +68,8 @@ pub(crate) async fn run(
 impl WorkerTask {
     async fn run(mut self, writer: tokio::task::JoinHandle<()>) {
         let backlog = lock(&self.side.reader).backlog.clone();
-        let turn = self.side.turn.clone();
+        let side = self.side.clone();
+        let turn = &side.turn;
         while self.channel_open || !self.exited {
             if self.channel_open && backlog.waiting() > BACKLOG_LIMIT {
                 tokio::select! {
@@ -197,10 +195,8 @@ impl WorkerTask {
             channel,
             pidfd,
             exit,
-            sides,
             ..
         } = self;
-        sides.remove(id);
         core.shared.end_host(id);
         channel.close();
         core.shared
